@@ -1,0 +1,186 @@
+//! Preparing a port's source and running its build script.
+//!
+//! The work dir `WORKDIR/NAME-VERSION/` holds `src/` (unpacked, patched,
+//! overlaid), `dest/` (the script's `DESTDIR`), `home/`, `tmp/` and
+//! `build.log`. It is recreated for each build and removed after a
+//! successful install; a failed build leaves it for inspection.
+//!
+//! The script runs as `/bin/sh -e SCRIPT` in the source directory with a
+//! clean environment (documented in docs/gports.5.md): nothing leaks in
+//! from the caller, so a build is the same from a terminal, cron, or CI.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::atomic::remove_tree;
+use crate::config::Settings;
+use crate::error::{Error, IoContext, Result};
+use crate::extract;
+use crate::patch;
+use crate::port::Port;
+use crate::store::STORE_DIR;
+
+/// The directories of one build.
+pub struct WorkDir {
+    pub dir: PathBuf,
+    pub src: PathBuf,
+    pub dest: PathBuf,
+    pub log: PathBuf,
+}
+
+impl WorkDir {
+    /// A fresh work dir for `port` under the configured work area.
+    pub fn create(settings: &Settings, port: &Port) -> Result<WorkDir> {
+        let dir = settings.workdir.join(port.package_id());
+        remove_tree(&dir)?;
+        for sub in ["src", "dest", "home", "tmp"] {
+            let d = dir.join(sub);
+            fs::create_dir_all(&d).at("create", &d)?;
+        }
+        Ok(WorkDir { src: dir.join("src"), dest: dir.join("dest"), log: dir.join("build.log"), dir })
+    }
+
+    pub fn remove(self) -> Result<()> {
+        remove_tree(&self.dir)
+    }
+}
+
+/// The prefix a package has on the target system.
+pub fn prefix(port: &Port) -> PathBuf {
+    Path::new("/").join(STORE_DIR).join(port.package_id())
+}
+
+/// Unpack the (verified) sources, apply patches and overlays; return the
+/// source directory the script runs in and the newest mtime seen (for
+/// SOURCE_DATE_EPOCH).
+pub fn prepare_source(port: &Port, work: &WorkDir, distfiles: &[PathBuf]) -> Result<(PathBuf, u64)> {
+    let mut newest = 0;
+    for (src, file) in port.sources.iter().zip(distfiles) {
+        if src.extract {
+            newest = newest.max(extract::extract(file, &work.src)?.newest_mtime);
+        } else {
+            let to = work.src.join(src.file_name());
+            fs::copy(file, &to).at("copy", file)?;
+        }
+    }
+    let srcdir = match &port.build.srcdir {
+        Some(d) => work.src.join(d.as_path()),
+        None => single_top_dir(&work.src)?,
+    };
+    if !srcdir.is_dir() {
+        return Err(Error::Invalid {
+            path: port.dir.join("port.toml"),
+            message: format!("[build] srcdir {} does not exist after unpacking", srcdir.display()),
+        });
+    }
+    for p in &port.patches {
+        patch::apply(&port.patch_path(p), p.strip, &srcdir)?;
+    }
+    for o in &port.overlays {
+        patch::overlay(&port.overlay_path(o), &srcdir, o.as_path())?;
+    }
+    Ok((srcdir, newest))
+}
+
+/// The one directory the first source unpacked into, or `src/` itself.
+fn single_top_dir(src: &Path) -> Result<PathBuf> {
+    let entries: Vec<_> = fs::read_dir(src).at("read", src)?.filter_map(|e| e.ok()).collect();
+    match entries.as_slice() {
+        [one] if one.file_type().map(|t| t.is_dir()).unwrap_or(false) => Ok(one.path()),
+        _ => Ok(src.to_path_buf()),
+    }
+}
+
+/// A dependency as the build sees it: its name and its installed directory
+/// on this machine.
+pub struct Dep {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+/// The build script's environment.
+pub fn environment(settings: &Settings, port: &Port, work: &WorkDir, srcdir: &Path, deps: &[Dep], epoch: u64) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_string(), v);
+    };
+    let mut inc = Vec::new();
+    let mut lib = Vec::new();
+    let mut path = Vec::new();
+    for dep in deps {
+        let var = format!("DEP_{}", dep.name.to_ascii_uppercase().replace(['-', '.', '+'], "_"));
+        let d = dep.dir.display();
+        inc.push(format!("-I{d}/include"));
+        lib.push(format!("-L{d}/lib"));
+        path.push(format!("{d}/bin"));
+        set(&format!("{var}_CFLAGS"), format!("-I{d}/include"));
+        set(&format!("{var}_LDFLAGS"), format!("-L{d}/lib"));
+        set(&var, d.to_string());
+    }
+    path.push("/usr/local/bin:/usr/bin:/bin".into());
+    let join = |base: &str, extra: &[String]| {
+        std::iter::once(base.to_string()).chain(extra.iter().cloned()).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+    };
+    set("NAME", port.name.to_string());
+    set("VERSION", port.full_version());
+    set("PREFIX", prefix(port).display().to_string());
+    set("DESTDIR", work.dest.display().to_string());
+    set("CC", settings.cc.clone());
+    set("HOSTCC", settings.hostcc.clone());
+    set("CFLAGS", join(&settings.cflags, &inc));
+    set("CPPFLAGS", inc.join(" "));
+    set("LDFLAGS", join(&settings.ldflags, &lib));
+    set("JOBS", settings.jobs.to_string());
+    set("PORTDIR", port.dir.display().to_string());
+    set("WORKDIR", work.dir.display().to_string());
+    set("SRCDIR", srcdir.display().to_string());
+    set("HOME", work.dir.join("home").display().to_string());
+    set("TMPDIR", work.dir.join("tmp").display().to_string());
+    set("PATH", path.join(":"));
+    set("LC_ALL", "C".into());
+    set("TZ", "UTC".into());
+    set("SOURCE_DATE_EPOCH", epoch.to_string());
+    env
+}
+
+/// Run the build script, output to the log. On failure the error carries
+/// the log's tail and its path.
+pub fn run_script(port: &Port, work: &WorkDir, srcdir: &Path, env: &BTreeMap<String, String>) -> Result<()> {
+    let log = File::create(&work.log).at("create", &work.log)?;
+    let script = port.script_path();
+    let status = Command::new("/bin/sh")
+        .arg("-e")
+        .arg(&script)
+        .current_dir(srcdir)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().at("open", &work.log)?)
+        .stderr(log)
+        .status()
+        .at("run /bin/sh for", &script)?;
+    if status.success() {
+        return Ok(());
+    }
+    Err(Error::BuildFailed {
+        package: port.package_id(),
+        status: status.to_string(),
+        log: work.log.clone(),
+        tail: tail(&work.log, 25),
+    })
+}
+
+/// The last `lines` lines of a file (reading at most its last 64 KiB).
+fn tail(path: &Path, lines: usize) -> String {
+    let Ok(mut f) = File::open(path) else { return String::new() };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

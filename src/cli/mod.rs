@@ -1,0 +1,115 @@
+//! The command line: one clap-derive definition, one file per subcommand.
+//! Each subcommand turns its arguments into a call of one operation in
+//! [`crate::ops`] and prints the result: data on stdout, status on stderr.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Overrides, Settings};
+use crate::error::Result;
+
+mod deps;
+mod extract;
+mod fetch;
+mod files;
+mod info;
+mod install;
+mod list;
+mod owner;
+
+#[derive(Debug, Parser)]
+#[command(name = "gport", version, about = "Build, install and activate ports from a ports tree", propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes. Precedence: flag, then environment, then
+/// ROOT/etc/gport.conf, then the built-in default.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Operate on this root instead of /
+    #[arg(long, global = true, env = "GPORT_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// The ports tree (a directory holding base/ and gports/)
+    #[arg(long, global = true, env = "GPORT_TREE", value_name = "DIR")]
+    pub tree: Option<PathBuf>,
+    /// Configuration file [default: ROOT/etc/gport.conf]
+    #[arg(long, global = true, env = "GPORT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The distfiles store
+    #[arg(long, global = true, env = "GPORT_DISTFILES", value_name = "DIR")]
+    pub distfiles: Option<PathBuf>,
+    /// Where builds happen
+    #[arg(long, global = true, env = "GPORT_WORKDIR", value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+    /// A source mirror (HTTP base URL or directory); repeatable
+    #[arg(long = "mirror", global = true, env = "GPORT_MIRRORS", value_delimiter = ',', value_name = "URL|DIR")]
+    pub mirrors: Vec<String>,
+    /// Parallel build jobs
+    #[arg(short, long, global = true, env = "GPORT_JOBS", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Print what would be done, change nothing
+    #[arg(short = 'n', long, global = true)]
+    pub dry_run: bool,
+    /// More detail
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch, build, install and activate ports (dependencies first)
+    Install(install::Args),
+    /// List installed packages, or the ports of the tree
+    List(list::Args),
+    /// Show a port and which of its builds are installed
+    Info(info::Args),
+    /// Show the install order of a port's dependencies
+    Deps(deps::Args),
+    /// List the files of an active package and where they are linked
+    Files(files::Args),
+    /// Tell which package a path belongs to
+    Owner(owner::Args),
+    /// Fetch and verify a port's sources into the distfiles store
+    Fetch(fetch::Args),
+    /// Prepare a port's patched source in its work dir
+    Extract(extract::Args),
+}
+
+impl Global {
+    fn settings(&self) -> Result<Settings> {
+        Settings::resolve(Overrides {
+            root: self.root.clone(),
+            config: self.config.clone(),
+            tree: self.tree.clone(),
+            distfiles: self.distfiles.clone(),
+            workdir: self.workdir.clone(),
+            mirrors: (!self.mirrors.is_empty()).then(|| self.mirrors.clone()),
+            jobs: self.jobs,
+            dry_run: self.dry_run,
+            verbose: self.verbose,
+            quiet: self.quiet,
+        })
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let settings = cli.global.settings()?;
+    match cli.command {
+        Command::Install(a) => install::run(a, &settings),
+        Command::List(a) => list::run(a, &settings),
+        Command::Info(a) => info::run(a, &settings),
+        Command::Deps(a) => deps::run(a, &settings),
+        Command::Files(a) => files::run(a, &settings),
+        Command::Owner(a) => owner::run(a, &settings),
+        Command::Fetch(a) => fetch::run(a, &settings),
+        Command::Extract(a) => extract::run(a, &settings),
+    }
+}

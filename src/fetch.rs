@@ -1,0 +1,195 @@
+//! Getting a port's sources into the distfiles store, proven by checksum.
+//!
+//! Order: the store itself, then each configured mirror (an HTTP base URL or
+//! a local directory), then the port's upstream URLs. Downloads stream into a
+//! temporary file in the store while being hashed and counted, are checked
+//! against the port's size and SHA-256, fsync'd, and only then renamed to
+//! their final name. A copy that fails the check is moved to `.rejected/`
+//! (kept for inspection, never used) and the next location is tried.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::atomic::fsync_dir;
+use crate::config::Settings;
+use crate::error::{Error, IoContext, Result};
+use crate::hash::{copy_hashed, hash_file};
+use crate::port::Source;
+use crate::ui;
+
+/// Where set-aside copies go, inside the store.
+pub const REJECTED_DIR: &str = ".rejected";
+
+pub struct Fetcher<'a> {
+    settings: &'a Settings,
+    agent: ureq::Agent,
+}
+
+/// One place a source may come from.
+enum Location {
+    Http(String),
+    Local(PathBuf),
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Http(u) => f.write_str(u),
+            Location::Local(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+impl<'a> Fetcher<'a> {
+    pub fn new(settings: &'a Settings) -> Self {
+        let config = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(20)))
+            .timeout_recv_response(Some(Duration::from_secs(60)))
+            .timeout_recv_body(None)
+            .timeout_per_read(Some(Duration::from_secs(60)))
+            .user_agent(concat!("gport/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Fetcher { settings, agent: config.new_agent() }
+    }
+
+    /// The store path a source will have once fetched.
+    pub fn store_path(&self, src: &Source) -> PathBuf {
+        self.settings.distfiles.join(src.file_name())
+    }
+
+    /// Is a verified copy already in the store? (Reads and hashes it.)
+    pub fn is_present(&self, src: &Source) -> Result<bool> {
+        let path = self.store_path(src);
+        if !path.exists() {
+            return Ok(false);
+        }
+        let (sha, size) = hash_file(&path)?;
+        Ok(sha == src.sha256.as_str() && size == src.size)
+    }
+
+    /// Make sure a verified copy of `src` is in the store; return its path.
+    pub fn fetch(&self, src: &Source) -> Result<PathBuf> {
+        let store = &self.settings.distfiles;
+        let file = src.file_name();
+        let dest = store.join(file);
+        let mut attempts = Vec::new();
+        let mut mismatch = false;
+
+        if dest.exists() {
+            let (sha, size) = hash_file(&dest)?;
+            if sha == src.sha256.as_str() && size == src.size {
+                return Ok(dest);
+            }
+            let kept = self.set_aside(&dest, file, &sha)?;
+            let err = checksum_error(src, &dest.display().to_string(), &sha, size, Some(kept));
+            ui::warn(self.settings, &err.to_string());
+            attempts.push(err.to_string());
+            mismatch = true;
+        }
+        fs::create_dir_all(store).at("create the distfiles store", store)?;
+
+        for location in self.locations(src) {
+            ui::status(self.settings, &format!("fetching {file} from {location}"));
+            match self.try_location(&location, src, &dest) {
+                Ok(()) => return Ok(dest),
+                Err(e) => {
+                    mismatch |= matches!(e, Error::Checksum { .. });
+                    let text = match &e {
+                        Error::Checksum { .. } => e.to_string(),
+                        _ => format!("{location}: {}", chain(&e)),
+                    };
+                    ui::warn(self.settings, &text);
+                    attempts.push(text);
+                }
+            }
+        }
+        if mismatch {
+            attempts.push("(a checksum mismatch means the file differs from the one the port was written for)".into());
+        }
+        Err(Error::FetchFailed { file: file.to_string(), attempts })
+    }
+
+    fn locations(&self, src: &Source) -> Vec<Location> {
+        let file = src.file_name();
+        let mut out = Vec::new();
+        for m in &self.settings.mirrors {
+            if m.starts_with("http://") || m.starts_with("https://") {
+                out.push(Location::Http(format!("{}/{file}", m.trim_end_matches('/'))));
+            } else {
+                out.push(Location::Local(Path::new(m).join(file)));
+            }
+        }
+        out.extend(src.urls.iter().cloned().map(Location::Http));
+        out
+    }
+
+    /// Copy one location into a temporary file in the store, verify it, and
+    /// rename it into place.
+    fn try_location(&self, location: &Location, src: &Source, dest: &Path) -> Result<()> {
+        let store = &self.settings.distfiles;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{}.partial-", src.file_name()))
+            .tempfile_in(store)
+            .at("create a temporary file in", store)?;
+        let (sha, size) = match location {
+            Location::Local(p) => {
+                let mut f = File::open(p).at("open", p)?;
+                copy_hashed(&mut f, tmp.as_file_mut(), Some(src.size)).at("copy", p)?
+            }
+            Location::Http(url) => {
+                let response = self.agent.get(url).call().map_err(|e| Error::Invalid {
+                    path: PathBuf::from(url),
+                    message: e.to_string(),
+                })?;
+                let mut body = response.into_body().into_reader();
+                copy_hashed(&mut body as &mut dyn Read, tmp.as_file_mut(), Some(src.size))
+                    .map_err(|e| Error::Invalid { path: PathBuf::from(url), message: format!("download failed: {e}") })?
+            }
+        };
+        if sha != src.sha256.as_str() || size != src.size {
+            let kept = self.set_aside(tmp.path(), src.file_name(), &sha)?;
+            // The temporary file was renamed away; do not let its drop fail.
+            let _ = tmp.into_temp_path().keep();
+            return Err(checksum_error(src, &location.to_string(), &sha, size, Some(kept)));
+        }
+        tmp.as_file().sync_all().at("sync", tmp.path())?;
+        tmp.persist(dest).map_err(|e| Error::io("rename into place", dest, e.error))?;
+        fsync_dir(store)
+    }
+
+    /// Move a bad copy to `.rejected/FILE.SHA12` and return the new path.
+    fn set_aside(&self, path: &Path, file: &str, actual_sha: &str) -> Result<PathBuf> {
+        let dir = self.settings.distfiles.join(REJECTED_DIR);
+        fs::create_dir_all(&dir).at("create", &dir)?;
+        let kept = dir.join(format!("{file}.{}", &actual_sha[..12]));
+        fs::rename(path, &kept).at("set aside", path)?;
+        fsync_dir(&dir)?;
+        Ok(kept)
+    }
+}
+
+fn checksum_error(src: &Source, origin: &str, sha: &str, size: u64, kept_at: Option<PathBuf>) -> Error {
+    Error::Checksum {
+        file: src.file_name().to_string(),
+        origin: origin.to_string(),
+        expected_sha256: src.sha256.as_str().to_string(),
+        expected_size: src.size,
+        actual_sha256: sha.to_string(),
+        actual_size: size,
+        kept_at,
+    }
+}
+
+/// An error and its causes on one line.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

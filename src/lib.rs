@@ -1,0 +1,26 @@
+//! gport: a ports-tree manager for a small, static, musl-based system.
+//!
+//! The library is organised by concept; the `gport` binary is a thin CLI
+//! over [`ops`]. Reading order for a newcomer: [`port`] and [`tree`] (the
+//! definitions), [`fetch`] and [`extract`] and [`patch`] (getting a proven
+//! source), [`build`], [`store`] (installed builds), [`link`] (activation),
+//! [`ops::install`] (how they fit together).
+
+pub mod atomic;
+pub mod build;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod fetch;
+pub mod hash;
+pub mod link;
+pub mod lock;
+pub mod manifest;
+pub mod ops;
+pub mod patch;
+pub mod paths;
+pub mod port;
+pub mod store;
+pub mod tree;
+pub mod ui;

@@ -1,0 +1,168 @@
+//! Read-only questions: list, info, deps, files, owner. None takes the lock;
+//! every answer comes from the tree or from reading the store's links.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::config::Settings;
+use crate::error::{Error, IoContext, Result};
+use crate::link::{self, LinkSet, LinkState};
+use crate::manifest::Kind;
+use crate::store::{STORE_DIR, Store};
+use crate::tree::Tree;
+
+/// One row of `gport list`.
+pub struct InstalledRow {
+    pub name: String,
+    pub version: String,
+    pub active: bool,
+}
+
+pub fn installed(settings: &Settings) -> Result<Vec<InstalledRow>> {
+    Ok(Store::new(&settings.root)
+        .installed()?
+        .into_iter()
+        .map(|i| InstalledRow { name: i.port.name.to_string(), version: i.port.full_version(), active: i.active })
+        .collect())
+}
+
+/// One row of `gport list --available`.
+pub struct AvailableRow {
+    pub name: String,
+    pub version: String,
+    pub category: String,
+    pub summary: String,
+}
+
+pub fn available(settings: &Settings) -> Result<Vec<AvailableRow>> {
+    let tree = Tree::open(&settings.tree)?;
+    tree.names()
+        .map(|n| {
+            let p = tree.load(n)?;
+            Ok(AvailableRow {
+                name: n.to_string(),
+                version: p.full_version(),
+                category: tree.category(n).unwrap_or_default().to_string(),
+                summary: p.summary,
+            })
+        })
+        .collect()
+}
+
+/// `gport info NAME`: the port, and what of it is installed.
+pub fn info(settings: &Settings, name: &str) -> Result<String> {
+    let tree = Tree::open(&settings.tree)?;
+    let store = Store::new(&settings.root);
+    let p = tree.load(name)?;
+    let mut out = String::new();
+    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<12}{v}\n"));
+    line("name", p.name.to_string());
+    line("version", p.full_version());
+    line("summary", p.summary.clone());
+    line("homepage", p.homepage.clone());
+    line("license", p.license.clone());
+    line("category", tree.category(name).unwrap_or_default().to_string());
+    line("depends", crate::tree::dep_names(&p).join(" "));
+    for s in &p.sources {
+        line("source", format!("{} ({} bytes, sha256 {})", s.file_name(), s.size, s.sha256.as_str()));
+    }
+    for patch in &p.patches {
+        line("patch", patch.file.get_ref().as_path().display().to_string());
+    }
+    for o in &p.overlays {
+        line("overlay", o.as_path().display().to_string());
+    }
+    let versions: Vec<String> = store
+        .installed()?
+        .into_iter()
+        .filter(|i| i.port.name.as_str() == name)
+        .map(|i| if i.active { format!("{} (active)", i.id) } else { i.id })
+        .collect();
+    line("installed", if versions.is_empty() { "no".into() } else { versions.join(" ") });
+    Ok(out)
+}
+
+/// `gport deps NAME`: the install order of NAME's dependency closure,
+/// dependencies first, NAME itself last.
+pub fn deps(settings: &Settings, name: &str) -> Result<Vec<String>> {
+    let tree = Tree::open(&settings.tree)?;
+    Ok(tree.resolve(&[name.to_string()])?.into_iter().map(|p| p.package_id()).collect())
+}
+
+/// One row of `gport files NAME`.
+pub struct FileRow {
+    /// The file's path on the target, e.g. `/gales/pkg/lua-5.4.4/bin/lua`.
+    pub path: PathBuf,
+    /// Where it is linked, e.g. `/usr/bin/lua`, if it is.
+    pub link: Option<PathBuf>,
+}
+
+/// The active build's files (directories left out), with their links.
+pub fn files(settings: &Settings, name: &str) -> Result<Vec<FileRow>> {
+    let store = Store::new(&settings.root);
+    let id = store.active(name)?.ok_or_else(|| Error::NotInstalled { name: name.to_string() })?;
+    let port = store.port_of(&id)?;
+    let set = LinkSet::new(&settings.links, &port.links.extra, &port.links.exclude)?;
+    let mut rows = Vec::new();
+    for e in store.manifest(&id)?.entries {
+        if matches!(e.kind, Kind::Dir) {
+            continue;
+        }
+        // Report a link only if it is really there and really this package's.
+        let link = set.link_path(&e.path).filter(|l| {
+            matches!(link::inspect(&settings.root, l), Ok(LinkState::Package { name: ref n, .. }) if n == name)
+        });
+        rows.push(FileRow {
+            path: Path::new("/").join(STORE_DIR).join(&id).join(&e.path),
+            link: link.map(|l| Path::new("/").join(l)),
+        });
+    }
+    Ok(rows)
+}
+
+/// `gport owner PATH`: which package a path belongs to, read from the link
+/// (or from the path itself when it lies inside the store).
+pub fn owner(settings: &Settings, path: &Path) -> Result<String> {
+    let rel: PathBuf = path.components().filter(|c| matches!(c, std::path::Component::Normal(_))).collect();
+    let store = Store::new(&settings.root);
+    let not_owned = || Error::NotOwned { path: path.to_path_buf() };
+    let (name_or_id, rest) = match link::store_component(&rel) {
+        Some(found) => found,
+        None => match link::inspect(&settings.root, &rel)? {
+            LinkState::Package { name, target } => {
+                let dir = rel.parent().unwrap_or(Path::new(""));
+                let resolved = normalize(&dir.join(target));
+                link::store_component(&resolved).ok_or_else(not_owned)?
+                    .1
+                    .to_str()
+                    .map(|r| (name, PathBuf::from(r)))
+                    .ok_or_else(not_owned)?
+            }
+            _ => return Err(not_owned()),
+        },
+    };
+    // Through a pointer: name the active build.
+    let id = match store.active(&name_or_id) {
+        Ok(Some(id)) => id,
+        _ if store.is_installed(&name_or_id) => name_or_id,
+        _ => return Err(not_owned()),
+    };
+    let full = store.package_dir(&id).join(&rest);
+    fs::symlink_metadata(&full).at("inspect", &full)?;
+    Ok(format!("{} is owned by {id} (/{STORE_DIR}/{id}/{})", path.display(), rest.display()))
+}
+
+/// Lexically normalise a relative path (`a/b/../c` -> `a/c`).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,223 @@
+//! The ports tree: `base/` and `gports/` read together.
+//!
+//! Ports are indexed by directory name and loaded on demand, so a broken port
+//! elsewhere in the tree never stops the operator installing a good one; the
+//! porter's `lint` and `list --available` load them all.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+use crate::port::{Name, Port};
+
+/// The category directories of a tree, in the order they are listed.
+pub const CATEGORIES: [&str; 2] = ["base", "gports"];
+
+pub struct Tree {
+    root: PathBuf,
+    /// Port name -> its directory.
+    index: BTreeMap<String, PathBuf>,
+}
+
+impl Tree {
+    pub fn open(root: &Path) -> Result<Tree> {
+        let mut index: BTreeMap<String, PathBuf> = BTreeMap::new();
+        let mut found_category = false;
+        for cat in CATEGORIES {
+            let dir = root.join(cat);
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io("read the ports directory", &dir, e)),
+            };
+            found_category = true;
+            for entry in entries {
+                let entry = entry.at("read the ports directory", &dir)?;
+                let path = entry.path();
+                if !path.join("port.toml").is_file() {
+                    continue;
+                }
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let Some(first) = index.get(&name) {
+                    return Err(Error::DuplicatePort { name, first: first.clone(), second: path });
+                }
+                index.insert(name, path);
+            }
+        }
+        if !found_category {
+            return Err(Error::Invalid {
+                path: root.to_path_buf(),
+                message: "not a ports tree: it has neither base/ nor gports/ (set --tree or GPORT_TREE)".into(),
+            });
+        }
+        Ok(Tree { root: root.to_path_buf(), index })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.index.keys().map(String::as_str)
+    }
+
+    /// The category (`base` or `gports`) a port is in.
+    pub fn category(&self, name: &str) -> Option<&str> {
+        let dir = self.index.get(name)?;
+        dir.parent()?.file_name()?.to_str()
+    }
+
+    pub fn load(&self, name: &str) -> Result<Port> {
+        match self.index.get(name) {
+            Some(dir) => Port::load(dir, Some(name)),
+            None => Err(Error::UnknownPort {
+                name: name.to_string(),
+                suggestion: self.suggest(name),
+            }),
+        }
+    }
+
+    /// The closest port name, for "did you mean".
+    fn suggest(&self, name: &str) -> Option<String> {
+        let limit = (name.len() / 3).max(1);
+        self.names()
+            .map(|n| (edit_distance(name, n), n))
+            .filter(|(d, _)| *d <= limit)
+            .min()
+            .map(|(_, n)| n.to_string())
+    }
+
+    /// The ports needed to install `names`, dependencies first (a topological
+    /// order), each loaded once. A cycle is an error naming it.
+    pub fn resolve(&self, names: &[String]) -> Result<Vec<Port>> {
+        #[derive(PartialEq)]
+        enum Mark {
+            Visiting,
+            Done,
+        }
+        struct Walk<'a> {
+            tree: &'a Tree,
+            marks: HashMap<String, Mark>,
+            stack: Vec<String>,
+            order: Vec<Port>,
+        }
+        impl Walk<'_> {
+            fn visit(&mut self, name: &str, from: Option<&str>) -> Result<()> {
+                match self.marks.get(name) {
+                    Some(Mark::Done) => return Ok(()),
+                    Some(Mark::Visiting) => {
+                        let start = self.stack.iter().position(|n| n == name).unwrap_or(0);
+                        let mut cycle = self.stack[start..].to_vec();
+                        cycle.push(name.to_string());
+                        return Err(Error::DependencyCycle { cycle });
+                    }
+                    None => {}
+                }
+                let port = match (self.tree.load(name), from) {
+                    (Err(Error::UnknownPort { .. }), Some(from)) => {
+                        return Err(Error::MissingDependency { port: from.into(), dependency: name.into() });
+                    }
+                    (r, _) => r?,
+                };
+                self.marks.insert(name.to_string(), Mark::Visiting);
+                self.stack.push(name.to_string());
+                for dep in &port.depends {
+                    self.visit(dep.as_str(), Some(name))?;
+                }
+                self.stack.pop();
+                self.marks.insert(name.to_string(), Mark::Done);
+                self.order.push(port);
+                Ok(())
+            }
+        }
+        let mut walk = Walk { tree: self, marks: HashMap::new(), stack: Vec::new(), order: Vec::new() };
+        for name in names {
+            walk.visit(name, None)?;
+        }
+        Ok(walk.order)
+    }
+}
+
+/// Dependencies of a loaded port, as plain names.
+pub fn dep_names(port: &Port) -> Vec<&str> {
+    port.depends.iter().map(Name::as_str).collect()
+}
+
+/// Levenshtein distance; port names are short, so the quadratic table is fine.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(tree: &Path, cat: &str, name: &str, deps: &[&str]) {
+        let dir = tree.join(cat).join(name);
+        fs::create_dir_all(&dir).unwrap();
+        let deps: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
+        fs::write(
+            dir.join("port.toml"),
+            format!(
+                "name = \"{name}\"\nversion = \"1\"\nsummary = \"s\"\nhomepage = \"h\"\nlicense = \"MIT\"\ndepends = [{}]\n[[source]]\nurls = [\"https://e/{name}.tar\"]\nsha256 = \"{}\"\nsize = 1\n",
+                deps.join(", "),
+                "0".repeat(64)
+            ),
+        )
+        .unwrap();
+        fs::write(dir.join("build.sh"), "true\n").unwrap();
+    }
+
+    #[test]
+    fn resolve_orders_dependencies_first() {
+        let t = tempfile::tempdir().unwrap();
+        port(t.path(), "gports", "app", &["lib", "zlib"]);
+        port(t.path(), "gports", "lib", &["zlib"]);
+        port(t.path(), "base", "zlib", &[]);
+        let tree = Tree::open(t.path()).unwrap();
+        let order: Vec<String> = tree.resolve(&["app".into()]).unwrap().iter().map(|p| p.name.to_string()).collect();
+        assert_eq!(order, ["zlib", "lib", "app"]);
+        assert_eq!(tree.category("zlib"), Some("base"));
+    }
+
+    #[test]
+    fn cycle_is_named() {
+        let t = tempfile::tempdir().unwrap();
+        port(t.path(), "gports", "a", &["b"]);
+        port(t.path(), "gports", "b", &["c"]);
+        port(t.path(), "gports", "c", &["a"]);
+        let tree = Tree::open(t.path()).unwrap();
+        let err = tree.resolve(&["a".into()]).unwrap_err().to_string();
+        assert_eq!(err, "dependency cycle: a -> b -> c -> a");
+    }
+
+    #[test]
+    fn unknown_port_suggests_a_near_name() {
+        let t = tempfile::tempdir().unwrap();
+        port(t.path(), "gports", "bzip2", &[]);
+        let tree = Tree::open(t.path()).unwrap();
+        match tree.load("bzip") {
+            Err(Error::UnknownPort { suggestion, .. }) => assert_eq!(suggestion.as_deref(), Some("bzip2")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn duplicate_across_categories_is_an_error() {
+        let t = tempfile::tempdir().unwrap();
+        port(t.path(), "gports", "mksh", &[]);
+        port(t.path(), "base", "mksh", &[]);
+        assert!(matches!(Tree::open(t.path()), Err(Error::DuplicatePort { .. })));
+    }
+}
