@@ -21,7 +21,10 @@ pub fn fsync_dir(dir: &Path) -> Result<()> {
 
 /// A temporary sibling name for `path`, unique to this process.
 fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.gport-tmp.{}", std::process::id()))
 }
 
@@ -38,7 +41,8 @@ pub fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
             .open(&tmp)
             .at("create", &tmp)?;
         f.write_all(contents).at("write", &tmp)?;
-        f.set_permissions(fs::Permissions::from_mode(mode)).at("set mode of", &tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))
+            .at("set mode of", &tmp)?;
         f.sync_all().at("sync", &tmp)?;
         fs::rename(&tmp, path).at("rename into place", path)
     })();
@@ -91,7 +95,11 @@ pub fn create_dirs_nofollow(base: &Path, rel: &Path) -> Result<Vec<PathBuf>> {
         match fs::symlink_metadata(&cur) {
             Ok(m) if m.is_dir() => {}
             Ok(m) => {
-                let what = if m.file_type().is_symlink() { "a symlink" } else { "not a directory" };
+                let what = if m.file_type().is_symlink() {
+                    "a symlink"
+                } else {
+                    "not a directory"
+                };
                 return Err(Error::Invalid {
                     path: cur,
                     message: format!("{what}; refusing to create anything beneath it"),
@@ -147,7 +155,9 @@ pub fn is_plain_file_under(base: &Path, rel: &Path) -> bool {
             return false;
         }
         cur.push(c);
-        let Ok(m) = fs::symlink_metadata(&cur) else { return false };
+        let Ok(m) = fs::symlink_metadata(&cur) else {
+            return false;
+        };
         let last = comps.peek().is_none();
         if (last && !m.is_file()) || (!last && !m.is_dir()) {
             return false;

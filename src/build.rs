@@ -40,7 +40,12 @@ impl WorkDir {
             let d = dir.join(sub);
             fs::create_dir_all(&d).at("create", &d)?;
         }
-        Ok(WorkDir { src: dir.join("src"), dest: dir.join("dest"), log: dir.join("build.log"), dir })
+        Ok(WorkDir {
+            src: dir.join("src"),
+            dest: dir.join("dest"),
+            log: dir.join("build.log"),
+            dir,
+        })
     }
 
     pub fn remove(self) -> Result<()> {
@@ -56,7 +61,11 @@ pub fn prefix(port: &Port) -> PathBuf {
 /// Unpack the (verified) sources, apply patches and overlays; return the
 /// source directory the script runs in and the newest mtime seen (for
 /// SOURCE_DATE_EPOCH).
-pub fn prepare_source(port: &Port, work: &WorkDir, distfiles: &[PathBuf]) -> Result<(PathBuf, u64)> {
+pub fn prepare_source(
+    port: &Port,
+    work: &WorkDir,
+    distfiles: &[PathBuf],
+) -> Result<(PathBuf, u64)> {
     let mut newest = 0;
     for (src, file) in port.sources.iter().zip(distfiles) {
         if src.extract {
@@ -73,7 +82,10 @@ pub fn prepare_source(port: &Port, work: &WorkDir, distfiles: &[PathBuf]) -> Res
     if !srcdir.is_dir() {
         return Err(Error::Invalid {
             path: port.dir.join("port.toml"),
-            message: format!("[build] srcdir {} does not exist after unpacking", srcdir.display()),
+            message: format!(
+                "[build] srcdir {} does not exist after unpacking",
+                srcdir.display()
+            ),
         });
     }
     for p in &port.patches {
@@ -87,7 +99,10 @@ pub fn prepare_source(port: &Port, work: &WorkDir, distfiles: &[PathBuf]) -> Res
 
 /// The one directory the first source unpacked into, or `src/` itself.
 fn single_top_dir(src: &Path) -> Result<PathBuf> {
-    let entries: Vec<_> = fs::read_dir(src).at("read", src)?.filter_map(|e| e.ok()).collect();
+    let entries: Vec<_> = fs::read_dir(src)
+        .at("read", src)?
+        .filter_map(|e| e.ok())
+        .collect();
     match entries.as_slice() {
         [one] if one.file_type().map(|t| t.is_dir()).unwrap_or(false) => Ok(one.path()),
         _ => Ok(src.to_path_buf()),
@@ -102,7 +117,14 @@ pub struct Dep {
 }
 
 /// The build script's environment.
-pub fn environment(settings: &Settings, port: &Port, work: &WorkDir, srcdir: &Path, deps: &[Dep], epoch: u64) -> BTreeMap<String, String> {
+pub fn environment(
+    settings: &Settings,
+    port: &Port,
+    work: &WorkDir,
+    srcdir: &Path,
+    deps: &[Dep],
+    epoch: u64,
+) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     let mut set = |k: &str, v: String| {
         env.insert(k.to_string(), v);
@@ -111,7 +133,10 @@ pub fn environment(settings: &Settings, port: &Port, work: &WorkDir, srcdir: &Pa
     let mut lib = Vec::new();
     let mut path = Vec::new();
     for dep in deps {
-        let var = format!("DEP_{}", dep.name.to_ascii_uppercase().replace(['-', '.', '+'], "_"));
+        let var = format!(
+            "DEP_{}",
+            dep.name.to_ascii_uppercase().replace(['-', '.', '+'], "_")
+        );
         let d = dep.dir.display();
         inc.push(format!("-I{d}/include"));
         lib.push(format!("-L{d}/lib"));
@@ -122,7 +147,11 @@ pub fn environment(settings: &Settings, port: &Port, work: &WorkDir, srcdir: &Pa
     }
     path.push("/usr/local/bin:/usr/bin:/bin".into());
     let join = |base: &str, extra: &[String]| {
-        std::iter::once(base.to_string()).chain(extra.iter().cloned()).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+        std::iter::once(base.to_string())
+            .chain(extra.iter().cloned())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     set("NAME", port.name.to_string());
     set("VERSION", port.full_version());
@@ -148,7 +177,12 @@ pub fn environment(settings: &Settings, port: &Port, work: &WorkDir, srcdir: &Pa
 
 /// Run the build script, output to the log. On failure the error carries
 /// the log's tail and its path.
-pub fn run_script(port: &Port, work: &WorkDir, srcdir: &Path, env: &BTreeMap<String, String>) -> Result<()> {
+pub fn run_script(
+    port: &Port,
+    work: &WorkDir,
+    srcdir: &Path,
+    env: &BTreeMap<String, String>,
+) -> Result<()> {
     let log = File::create(&work.log).at("create", &work.log)?;
     let script = port.script_path();
     let status = Command::new("/bin/sh")
@@ -175,7 +209,9 @@ pub fn run_script(port: &Port, work: &WorkDir, srcdir: &Path, env: &BTreeMap<Str
 
 /// The last `lines` lines of a file (reading at most its last 64 KiB).
 fn tail(path: &Path, lines: usize) -> String {
-    let Ok(mut f) = File::open(path) else { return String::new() };
+    let Ok(mut f) = File::open(path) else {
+        return String::new();
+    };
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
     let mut buf = Vec::new();

@@ -43,7 +43,9 @@ impl ConfigFile {
     pub fn load(path: &Path, explicit: bool) -> Result<ConfigFile> {
         let text = match fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(ConfigFile::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                return Ok(ConfigFile::default());
+            }
             Err(e) => return Err(Error::io("read the configuration", path, e)),
         };
         toml::from_str(&text).map_err(|e| Error::Syntax {
@@ -101,16 +103,27 @@ impl Settings {
             path: config_path.clone(),
             message: format!("bad [[link]] rule: {e}"),
         })?;
-        let jobs = o.jobs.or(file.jobs).unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        });
+        let jobs = o
+            .jobs
+            .or(file.jobs)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         if jobs == 0 {
-            return Err(Error::Usage { message: "jobs must be at least 1".into() });
+            return Err(Error::Usage {
+                message: "jobs must be at least 1".into(),
+            });
         }
         Ok(Settings {
             tree: absolute(o.tree.or(file.tree).unwrap_or_else(|| DEFAULT_TREE.into()))?,
-            distfiles: absolute(o.distfiles.or(file.distfiles).unwrap_or_else(|| DEFAULT_DISTFILES.into()))?,
-            workdir: absolute(o.workdir.or(file.workdir).unwrap_or_else(|| DEFAULT_WORKDIR.into()))?,
+            distfiles: absolute(
+                o.distfiles
+                    .or(file.distfiles)
+                    .unwrap_or_else(|| DEFAULT_DISTFILES.into()),
+            )?,
+            workdir: absolute(
+                o.workdir
+                    .or(file.workdir)
+                    .unwrap_or_else(|| DEFAULT_WORKDIR.into()),
+            )?,
             mirrors: o.mirrors.or(file.mirrors).unwrap_or_default(),
             jobs,
             cc: file.cc.unwrap_or_else(|| "musl-gcc".into()),
@@ -138,13 +151,24 @@ mod tests {
     fn precedence_flag_over_file_over_default() {
         let root = tempfile::tempdir().unwrap();
         fs::create_dir_all(root.path().join("etc")).unwrap();
-        fs::write(root.path().join(CONFIG_PATH), "jobs = 3\ndistfiles = \"/srv/d\"\n").unwrap();
-        let base = Overrides { root: Some(root.path().into()), ..Default::default() };
+        fs::write(
+            root.path().join(CONFIG_PATH),
+            "jobs = 3\ndistfiles = \"/srv/d\"\n",
+        )
+        .unwrap();
+        let base = Overrides {
+            root: Some(root.path().into()),
+            ..Default::default()
+        };
         let s = Settings::resolve(base.clone()).unwrap();
         assert_eq!(s.jobs, 3);
         assert_eq!(s.distfiles, PathBuf::from("/srv/d"));
         assert_eq!(s.workdir, PathBuf::from(DEFAULT_WORKDIR));
-        let s = Settings::resolve(Overrides { jobs: Some(7), ..base }).unwrap();
+        let s = Settings::resolve(Overrides {
+            jobs: Some(7),
+            ..base
+        })
+        .unwrap();
         assert_eq!(s.jobs, 7);
     }
 
@@ -153,7 +177,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         fs::create_dir_all(root.path().join("etc")).unwrap();
         fs::write(root.path().join(CONFIG_PATH), "jobs = 3\njbos = 4\n").unwrap();
-        let err = Settings::resolve(Overrides { root: Some(root.path().into()), ..Default::default() }).unwrap_err();
+        let err = Settings::resolve(Overrides {
+            root: Some(root.path().into()),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("gport.conf:2:1"), "{err}");
     }
 }

@@ -185,7 +185,10 @@ impl Error {
     /// A suggestion for the operator, where there is a useful one.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::UnknownPort { suggestion: Some(s), .. } => Some(format!("did you mean '{s}'?")),
+            Error::UnknownPort {
+                suggestion: Some(s),
+                ..
+            } => Some(format!("did you mean '{s}'?")),
             Error::UnknownPort { .. } => {
                 Some("`gport list --available` shows the ports of the tree".into())
             }
@@ -198,9 +201,9 @@ impl Error {
                 "put a verified copy of {file} into the distfiles store (--distfiles, \
                  GPORT_DISTFILES), or configure a mirror that has it"
             )),
-            Error::UnsafeArchive { .. } => Some(
-                "the tarball is hostile or broken; nothing from it was kept".into(),
-            ),
+            Error::UnsafeArchive { .. } => {
+                Some("the tarball is hostile or broken; nothing from it was kept".into())
+            }
             Error::PatchHunk { .. } | Error::PatchTarget { .. } => Some(
                 "refresh the patch against the pristine source (`gport extract NAME`), \
                  or drop it if upstream has taken it"

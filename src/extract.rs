@@ -64,7 +64,9 @@ pub fn open_stream(archive: &Path) -> Result<Box<dyn Read>> {
     let n = read_up_to(&mut file, &mut head).at("read", archive)?;
     let file = io::Cursor::new(head[..n].to_vec()).chain(file);
     let decoder: Box<dyn Read + Send> = match Compression::sniff(&head[..n]) {
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 16, file))),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+            io::BufReader::with_capacity(1 << 16, file),
+        )),
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(file)),
         Compression::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(file)),
         Compression::None => Box::new(file),
@@ -114,7 +116,11 @@ impl ThreadedReader {
                 }
             }
         });
-        ThreadedReader { rx, chunk: Vec::new(), pos: 0 }
+        ThreadedReader {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+        }
     }
 }
 
@@ -155,7 +161,10 @@ fn safe_relative(path: &Path) -> std::result::Result<PathBuf, String> {
 pub fn extract(archive: &Path, dest: &Path) -> Result<Stats> {
     let stream = open_stream(archive)?;
     let mut ar = tar::Archive::new(stream);
-    let read_err = |source: io::Error| Error::Archive { archive: archive.to_path_buf(), source };
+    let read_err = |source: io::Error| Error::Archive {
+        archive: archive.to_path_buf(),
+        source,
+    };
     let refuse = |entry: &str, reason: String| Error::UnsafeArchive {
         archive: archive.to_path_buf(),
         entry: entry.to_string(),
@@ -186,7 +195,10 @@ pub fn extract(archive: &Path, dest: &Path) -> Result<Stats> {
         let prepare = |full: &Path| -> Result<()> {
             create_dirs_nofollow(dest, parent).map_err(|e| refuse(&shown, e.to_string()))?;
             match fs::symlink_metadata(full) {
-                Ok(m) if m.is_dir() => Err(refuse(&shown, "a directory of that name was already extracted".into())),
+                Ok(m) if m.is_dir() => Err(refuse(
+                    &shown,
+                    "a directory of that name was already extracted".into(),
+                )),
                 Ok(_) => fs::remove_file(full).at("replace", full),
                 Err(_) => Ok(()),
             }
@@ -208,25 +220,52 @@ pub fn extract(archive: &Path, dest: &Path) -> Result<Stats> {
                     .open(&full)
                     .at("create", &full)?;
                 stats.bytes += io::copy(&mut entry, &mut f).map_err(read_err)?;
-                f.set_permissions(fs::Permissions::from_mode(mode)).at("set mode of", &full)?;
+                f.set_permissions(fs::Permissions::from_mode(mode))
+                    .at("set mode of", &full)?;
                 let t = TimeSpec::new(mtime as i64, 0);
                 futimens(&f, &t, &t).map_err(|e| Error::io("set time of", &full, e.into()))?;
             }
             EntryType::Symlink => {
-                let target = entry.link_name().map_err(read_err)?.ok_or_else(|| refuse(&shown, "symlink without a target".into()))?;
+                let target = entry
+                    .link_name()
+                    .map_err(read_err)?
+                    .ok_or_else(|| refuse(&shown, "symlink without a target".into()))?;
                 if !stays_inside(&rel, &target) {
-                    return Err(refuse(&shown, format!("symlink to '{}' leaves the source tree", target.display())));
+                    return Err(refuse(
+                        &shown,
+                        format!("symlink to '{}' leaves the source tree", target.display()),
+                    ));
                 }
                 prepare(&full)?;
                 std::os::unix::fs::symlink(&target, &full).at("create symlink", &full)?;
                 let t = TimeSpec::new(mtime as i64, 0);
-                let _ = utimensat(nix::fcntl::AT_FDCWD, &full, &t, &t, UtimensatFlags::NoFollowSymlink);
+                let _ = utimensat(
+                    nix::fcntl::AT_FDCWD,
+                    &full,
+                    &t,
+                    &t,
+                    UtimensatFlags::NoFollowSymlink,
+                );
             }
             EntryType::Link => {
-                let target = entry.link_name().map_err(read_err)?.ok_or_else(|| refuse(&shown, "hardlink without a target".into()))?;
-                let target_rel = safe_relative(&target).map_err(|r| refuse(&shown, format!("hardlink target '{}': {r}", target.display())))?;
+                let target = entry
+                    .link_name()
+                    .map_err(read_err)?
+                    .ok_or_else(|| refuse(&shown, "hardlink without a target".into()))?;
+                let target_rel = safe_relative(&target).map_err(|r| {
+                    refuse(
+                        &shown,
+                        format!("hardlink target '{}': {r}", target.display()),
+                    )
+                })?;
                 if !is_plain_file_under(dest, &target_rel) {
-                    return Err(refuse(&shown, format!("hardlink to '{}', which is not a regular file extracted earlier", target.display())));
+                    return Err(refuse(
+                        &shown,
+                        format!(
+                            "hardlink to '{}', which is not a regular file extracted earlier",
+                            target.display()
+                        ),
+                    ));
                 }
                 prepare(&full)?;
                 fs::hard_link(dest.join(&target_rel), &full).at("create hardlink", &full)?;
@@ -239,7 +278,13 @@ pub fn extract(archive: &Path, dest: &Path) -> Result<Stats> {
     for (dir, mode, mtime) in dirs.iter().rev() {
         fs::set_permissions(dir, fs::Permissions::from_mode(*mode)).at("set mode of", dir)?;
         let t = TimeSpec::new(*mtime as i64, 0);
-        let _ = utimensat(nix::fcntl::AT_FDCWD, dir, &t, &t, UtimensatFlags::NoFollowSymlink);
+        let _ = utimensat(
+            nix::fcntl::AT_FDCWD,
+            dir,
+            &t,
+            &t,
+            UtimensatFlags::NoFollowSymlink,
+        );
     }
     Ok(stats)
 }
@@ -250,7 +295,10 @@ mod tests {
 
     #[test]
     fn relative_paths() {
-        assert_eq!(safe_relative(Path::new("./a/b")).unwrap(), PathBuf::from("a/b"));
+        assert_eq!(
+            safe_relative(Path::new("./a/b")).unwrap(),
+            PathBuf::from("a/b")
+        );
         assert!(safe_relative(Path::new("a/../../b")).is_err());
         assert!(safe_relative(Path::new("/etc/passwd")).is_err());
     }

@@ -51,7 +51,10 @@ impl<'a> Fetcher<'a> {
             .timeout_per_read(Some(Duration::from_secs(60)))
             .user_agent(concat!("gport/", env!("CARGO_PKG_VERSION")))
             .build();
-        Fetcher { settings, agent: config.new_agent() }
+        Fetcher {
+            settings,
+            agent: config.new_agent(),
+        }
     }
 
     /// The store path a source will have once fetched.
@@ -108,7 +111,10 @@ impl<'a> Fetcher<'a> {
         if mismatch {
             attempts.push("(a checksum mismatch means the file differs from the one the port was written for)".into());
         }
-        Err(Error::FetchFailed { file: file.to_string(), attempts })
+        Err(Error::FetchFailed {
+            file: file.to_string(),
+            attempts,
+        })
     }
 
     fn locations(&self, src: &Source) -> Vec<Location> {
@@ -116,7 +122,10 @@ impl<'a> Fetcher<'a> {
         let mut out = Vec::new();
         for m in &self.settings.mirrors {
             if m.starts_with("http://") || m.starts_with("https://") {
-                out.push(Location::Http(format!("{}/{file}", m.trim_end_matches('/'))));
+                out.push(Location::Http(format!(
+                    "{}/{file}",
+                    m.trim_end_matches('/')
+                )));
             } else {
                 out.push(Location::Local(Path::new(m).join(file)));
             }
@@ -144,18 +153,32 @@ impl<'a> Fetcher<'a> {
                     message: e.to_string(),
                 })?;
                 let mut body = response.into_body().into_reader();
-                copy_hashed(&mut body as &mut dyn Read, tmp.as_file_mut(), Some(src.size))
-                    .map_err(|e| Error::Invalid { path: PathBuf::from(url), message: format!("download failed: {e}") })?
+                copy_hashed(
+                    &mut body as &mut dyn Read,
+                    tmp.as_file_mut(),
+                    Some(src.size),
+                )
+                .map_err(|e| Error::Invalid {
+                    path: PathBuf::from(url),
+                    message: format!("download failed: {e}"),
+                })?
             }
         };
         if sha != src.sha256.as_str() || size != src.size {
             let kept = self.set_aside(tmp.path(), src.file_name(), &sha)?;
             // The temporary file was renamed away; do not let its drop fail.
             let _ = tmp.into_temp_path().keep();
-            return Err(checksum_error(src, &location.to_string(), &sha, size, Some(kept)));
+            return Err(checksum_error(
+                src,
+                &location.to_string(),
+                &sha,
+                size,
+                Some(kept),
+            ));
         }
         tmp.as_file().sync_all().at("sync", tmp.path())?;
-        tmp.persist(dest).map_err(|e| Error::io("rename into place", dest, e.error))?;
+        tmp.persist(dest)
+            .map_err(|e| Error::io("rename into place", dest, e.error))?;
         fsync_dir(store)
     }
 
@@ -170,7 +193,13 @@ impl<'a> Fetcher<'a> {
     }
 }
 
-fn checksum_error(src: &Source, origin: &str, sha: &str, size: u64, kept_at: Option<PathBuf>) -> Error {
+fn checksum_error(
+    src: &Source,
+    origin: &str,
+    sha: &str,
+    size: u64,
+    kept_at: Option<PathBuf>,
+) -> Error {
     Error::Checksum {
         file: src.file_name().to_string(),
         origin: origin.to_string(),

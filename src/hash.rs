@@ -55,7 +55,11 @@ pub fn to_hex(bytes: &[u8]) -> String {
 /// Copy `reader` to `writer`, returning the SHA-256 and size of what passed.
 /// Stops with an error once more than `limit` bytes arrive, so an endless or
 /// oversized body cannot fill the disk.
-pub fn copy_hashed(reader: &mut dyn Read, writer: &mut dyn Write, limit: Option<u64>) -> io::Result<(String, u64)> {
+pub fn copy_hashed(
+    reader: &mut dyn Read,
+    writer: &mut dyn Write,
+    limit: Option<u64>,
+) -> io::Result<(String, u64)> {
     let mut hasher = Hasher::new();
     let mut buf = vec![0u8; BUF_SIZE];
     loop {

@@ -30,7 +30,10 @@ pub struct LinkRule {
 
 impl LinkRule {
     pub fn new(pattern: &str, to: &str) -> Self {
-        LinkRule { pattern: pattern.into(), to: to.into() }
+        LinkRule {
+            pattern: pattern.into(),
+            to: to.into(),
+        }
     }
 }
 
@@ -61,7 +64,10 @@ fn glob(pattern: &str) -> Result<Glob> {
     GlobBuilder::new(pattern)
         .literal_separator(true)
         .build()
-        .map_err(|e| Error::Invalid { path: PathBuf::from(pattern), message: format!("invalid link pattern: {e}") })
+        .map_err(|e| Error::Invalid {
+            path: PathBuf::from(pattern),
+            message: format!("invalid link pattern: {e}"),
+        })
 }
 
 impl LinkSet {
@@ -71,7 +77,11 @@ impl LinkSet {
             check_rule(rule)?;
             let literal: PathBuf = Path::new(&rule.pattern)
                 .components()
-                .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[', '{', '\\']))
+                .take_while(|c| {
+                    !c.as_os_str()
+                        .to_string_lossy()
+                        .contains(['*', '?', '[', '{', '\\'])
+                })
                 .collect();
             compiled.push(CompiledRule {
                 matcher: glob(&rule.pattern)?.compile_matcher(),
@@ -83,8 +93,14 @@ impl LinkSet {
         for pattern in exclude {
             set.add(glob(pattern)?);
         }
-        let exclude = set.build().map_err(|e| Error::Invalid { path: PathBuf::from("[links] exclude"), message: e.to_string() })?;
-        Ok(LinkSet { rules: compiled, exclude })
+        let exclude = set.build().map_err(|e| Error::Invalid {
+            path: PathBuf::from("[links] exclude"),
+            message: e.to_string(),
+        })?;
+        Ok(LinkSet {
+            rules: compiled,
+            exclude,
+        })
     }
 
     /// Where package path `rel` (relative to the prefix) is linked, if at all.
@@ -103,11 +119,17 @@ impl LinkSet {
 /// and never under `etc/` except `etc/examples/`: live configuration is the
 /// operator's.
 fn check_rule(rule: &LinkRule) -> Result<()> {
-    let bad = |message: String| Error::Invalid { path: PathBuf::from(&rule.to), message };
+    let bad = |message: String| Error::Invalid {
+        path: PathBuf::from(&rule.to),
+        message,
+    };
     check_rel_path(&rule.to).map_err(&bad)?;
     let to = Path::new(&rule.to);
     if to.starts_with("etc") && !to.starts_with("etc/examples") {
-        return Err(bad(format!("link rule '{}' would write live configuration; only etc/examples is allowed under etc", rule.pattern)));
+        return Err(bad(format!(
+            "link rule '{}' would write live configuration; only etc/examples is allowed under etc",
+            rule.pattern
+        )));
     }
     if to.starts_with("gales") {
         return Err(bad("link rules cannot point into gales/".into()));
@@ -135,7 +157,10 @@ pub enum LinkState {
     Absent,
     /// A symlink into the store through package `NAME`'s pointer; `target`
     /// is its text.
-    Package { name: String, target: PathBuf },
+    Package {
+        name: String,
+        target: PathBuf,
+    },
     /// Anything else: a file, a directory, a foreign symlink, or a path whose
     /// parent is not a plain directory. The string says what.
     Foreign(String),
@@ -178,9 +203,17 @@ pub fn inspect(root: &Path, link: &Path) -> Result<LinkState> {
             match fs::symlink_metadata(&cur) {
                 Ok(m) if m.is_dir() => {}
                 Ok(m) if m.file_type().is_symlink() => {
-                    return Ok(LinkState::Foreign(format!("/{} (a symlink gport does not follow)", cur.strip_prefix(root).unwrap_or(&cur).display())));
+                    return Ok(LinkState::Foreign(format!(
+                        "/{} (a symlink gport does not follow)",
+                        cur.strip_prefix(root).unwrap_or(&cur).display()
+                    )));
                 }
-                Ok(_) => return Ok(LinkState::Foreign(format!("/{} (not a directory)", cur.strip_prefix(root).unwrap_or(&cur).display()))),
+                Ok(_) => {
+                    return Ok(LinkState::Foreign(format!(
+                        "/{} (not a directory)",
+                        cur.strip_prefix(root).unwrap_or(&cur).display()
+                    )));
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LinkState::Absent),
                 Err(e) => return Err(Error::io("inspect", &cur, e)),
             }
@@ -193,17 +226,27 @@ pub fn inspect(root: &Path, link: &Path) -> Result<LinkState> {
         Err(e) => return Err(Error::io("inspect", &full, e)),
     };
     if !meta.file_type().is_symlink() {
-        let what = if meta.is_dir() { "a directory" } else { "a file" };
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "a file"
+        };
         return Ok(LinkState::Foreign(format!("{what} gport did not create")));
     }
     let target = fs::read_link(&full).at("read link", &full)?;
     let dir = link.parent().unwrap_or(Path::new(""));
-    match resolve_lexically(dir, &target).as_deref().and_then(store_component) {
+    match resolve_lexically(dir, &target)
+        .as_deref()
+        .and_then(store_component)
+    {
         // Pointing into the store is the proof that gport made it: nothing
         // else creates links into gales/pkg. The pointer itself may be absent
         // (an install interrupted before its flip), and the link is still ours.
         Some((name, _)) if !name.starts_with('.') => Ok(LinkState::Package { name, target }),
-        _ => Ok(LinkState::Foreign(format!("a symlink to {} gport did not create", target.display()))),
+        _ => Ok(LinkState::Foreign(format!(
+            "a symlink to {} gport did not create",
+            target.display()
+        ))),
     }
 }
 
@@ -241,12 +284,21 @@ pub fn plan(
     for (link, rel) in new_links {
         let target = link_target(link, name, rel);
         match inspect(root, link)? {
-            LinkState::Absent => plan.create.push(LinkOp { path: link.clone(), target }),
-            LinkState::Package { name: owner, target: current } if owner == name => {
+            LinkState::Absent => plan.create.push(LinkOp {
+                path: link.clone(),
+                target,
+            }),
+            LinkState::Package {
+                name: owner,
+                target: current,
+            } if owner == name => {
                 if current == target {
                     plan.keep.push(link.clone());
                 } else {
-                    plan.create.push(LinkOp { path: link.clone(), target });
+                    plan.create.push(LinkOp {
+                        path: link.clone(),
+                        target,
+                    });
                 }
             }
             LinkState::Package { name: owner, .. } => conflicts.push(Conflict {
@@ -286,8 +338,13 @@ fn owner_id(root: &Path, name: &str) -> String {
 }
 
 /// The links a package version wants: link path -> package path.
-pub fn wanted_links<'a>(set: &LinkSet, paths: impl Iterator<Item = &'a Path>) -> BTreeMap<PathBuf, PathBuf> {
-    paths.filter_map(|p| set.link_path(p).map(|l| (l, p.to_path_buf()))).collect()
+pub fn wanted_links<'a>(
+    set: &LinkSet,
+    paths: impl Iterator<Item = &'a Path>,
+) -> BTreeMap<PathBuf, PathBuf> {
+    paths
+        .filter_map(|p| set.link_path(p).map(|l| (l, p.to_path_buf())))
+        .collect()
 }
 
 #[cfg(test)]
@@ -301,8 +358,14 @@ mod tests {
         assert_eq!(lp("bin/lua"), Some(PathBuf::from("usr/bin/lua")));
         assert_eq!(lp("bin/luac"), None);
         assert_eq!(lp("bin/sub/x"), None);
-        assert_eq!(lp("share/man/man1/lua.1"), Some(PathBuf::from("usr/share/man/man1/lua.1")));
-        assert_eq!(lp("etc/foo/foo.conf"), Some(PathBuf::from("etc/examples/foo/foo.conf")));
+        assert_eq!(
+            lp("share/man/man1/lua.1"),
+            Some(PathBuf::from("usr/share/man/man1/lua.1"))
+        );
+        assert_eq!(
+            lp("etc/foo/foo.conf"),
+            Some(PathBuf::from("etc/examples/foo/foo.conf"))
+        );
         assert_eq!(lp("lib/liblua.a"), None);
         assert_eq!(lp(".gport/manifest"), None);
     }
@@ -322,10 +385,16 @@ mod tests {
             PathBuf::from("../../gales/pkg/lua/bin/lua")
         );
         assert_eq!(
-            resolve_lexically(Path::new("usr/bin"), Path::new("../../gales/pkg/lua/bin/lua")),
+            resolve_lexically(
+                Path::new("usr/bin"),
+                Path::new("../../gales/pkg/lua/bin/lua")
+            ),
             Some(PathBuf::from("gales/pkg/lua/bin/lua"))
         );
-        assert_eq!(resolve_lexically(Path::new("usr/bin"), Path::new("../../../etc")), None);
+        assert_eq!(
+            resolve_lexically(Path::new("usr/bin"), Path::new("../../../etc")),
+            None
+        );
     }
 }
 

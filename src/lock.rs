@@ -22,12 +22,23 @@ impl Lock {
         let dir = root.join(STATE_DIR);
         fs::create_dir_all(&dir).at("create", &dir)?;
         let path = dir.join("lock");
-        let open = || OpenOptions::new().create(true).truncate(false).write(true).open(&path).at("open the lock file", &path);
+        let open = || {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .at("open the lock file", &path)
+        };
         let flock = match Flock::lock(open()?, FlockArg::LockExclusiveNonblock) {
             Ok(l) => l,
             Err((file, Errno::EWOULDBLOCK)) => {
-                announce(&format!("waiting for the lock on {} (another gport is running)", path.display()));
-                Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::io("lock", &path, e.into()))?
+                announce(&format!(
+                    "waiting for the lock on {} (another gport is running)",
+                    path.display()
+                ));
+                Flock::lock(file, FlockArg::LockExclusive)
+                    .map_err(|(_, e)| Error::io("lock", &path, e.into()))?
             }
             Err((_, e)) => return Err(Error::io("lock", &path, e.into())),
         };

@@ -5,7 +5,10 @@ fn main() {
     // any Unix filter, instead of panicking in println!.
     // SAFETY: called first thing, before any other thread exists.
     unsafe {
-        let _ = nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl);
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        );
     }
     let cli = gport::cli::Cli::parse();
     if let Err(err) = gport::cli::run(cli) {

@@ -46,7 +46,9 @@ impl Manifest {
         for e in &self.entries {
             let p = e.path.display();
             let _ = match &e.kind {
-                Kind::File { size, sha256 } => writeln!(s, "f\t{:04o}\t{size}\t{sha256}\t{p}", e.mode),
+                Kind::File { size, sha256 } => {
+                    writeln!(s, "f\t{:04o}\t{size}\t{sha256}\t{p}", e.mode)
+                }
                 Kind::Dir => writeln!(s, "d\t{:04o}\t-\t-\t{p}", e.mode),
                 Kind::Symlink { target } => writeln!(s, "l\t{:04o}\t-\t-\t{p}\t{target}", e.mode),
             };
@@ -55,7 +57,10 @@ impl Manifest {
     }
 
     pub fn parse(file: &Path, text: &str) -> Result<Manifest> {
-        let bad = |n: usize, why: &str| Error::Invalid { path: file.to_path_buf(), message: format!("line {}: {why}", n + 1) };
+        let bad = |n: usize, why: &str| Error::Invalid {
+            path: file.to_path_buf(),
+            message: format!("line {}: {why}", n + 1),
+        };
         let mut lines = text.lines().enumerate();
         match lines.next() {
             Some((_, HEADER)) => {}
@@ -69,19 +74,31 @@ impl Manifest {
             }
             let mode = u32::from_str_radix(f[1], 8).map_err(|_| bad(n, "bad mode"))?;
             let kind = match (f[0], f.len()) {
-                ("f", 5) => Kind::File { size: f[2].parse().map_err(|_| bad(n, "bad size"))?, sha256: f[3].to_string() },
+                ("f", 5) => Kind::File {
+                    size: f[2].parse().map_err(|_| bad(n, "bad size"))?,
+                    sha256: f[3].to_string(),
+                },
                 ("d", 5) => Kind::Dir,
-                ("l", 6) => Kind::Symlink { target: f[5].to_string() },
+                ("l", 6) => Kind::Symlink {
+                    target: f[5].to_string(),
+                },
                 _ => return Err(bad(n, "unknown entry type")),
             };
-            entries.push(Entry { path: PathBuf::from(f[4]), mode, kind });
+            entries.push(Entry {
+                path: PathBuf::from(f[4]),
+                mode,
+                kind,
+            });
         }
         Ok(Manifest { entries })
     }
 
     /// Paths that can be linked: files and symlinks, not directories.
     pub fn linkable(&self) -> impl Iterator<Item = &Path> {
-        self.entries.iter().filter(|e| !matches!(e.kind, Kind::Dir)).map(|e| e.path.as_path())
+        self.entries
+            .iter()
+            .filter(|e| !matches!(e.kind, Kind::Dir))
+            .map(|e| e.path.as_path())
     }
 }
 
@@ -93,9 +110,26 @@ mod tests {
     fn round_trip() {
         let m = Manifest {
             entries: vec![
-                Entry { path: "bin".into(), mode: 0o555, kind: Kind::Dir },
-                Entry { path: "bin/lua".into(), mode: 0o555, kind: Kind::File { size: 3, sha256: "ab".repeat(32) } },
-                Entry { path: "bin/l x".into(), mode: 0o777, kind: Kind::Symlink { target: "lua".into() } },
+                Entry {
+                    path: "bin".into(),
+                    mode: 0o555,
+                    kind: Kind::Dir,
+                },
+                Entry {
+                    path: "bin/lua".into(),
+                    mode: 0o555,
+                    kind: Kind::File {
+                        size: 3,
+                        sha256: "ab".repeat(32),
+                    },
+                },
+                Entry {
+                    path: "bin/l x".into(),
+                    mode: 0o777,
+                    kind: Kind::Symlink {
+                        target: "lua".into(),
+                    },
+                },
             ],
         };
         let text = m.to_text();

@@ -29,9 +29,18 @@ pub struct Applied {
 /// Apply the patch file `patch` with strip level `strip` inside `srcdir`.
 pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
     let bytes = fs::read(patch).at("read", patch)?;
-    let git = bytes.split(|&b| b == b'\n').any(|l| l.starts_with(b"diff --git "));
-    let opts = if git { ParseOptions::gitdiff() } else { ParseOptions::unidiff() };
-    let parse_err = |message: String| Error::PatchParse { patch: patch.to_path_buf(), message };
+    let git = bytes
+        .split(|&b| b == b'\n')
+        .any(|l| l.starts_with(b"diff --git "));
+    let opts = if git {
+        ParseOptions::gitdiff()
+    } else {
+        ParseOptions::unidiff()
+    };
+    let parse_err = |message: String| Error::PatchParse {
+        patch: patch.to_path_buf(),
+        message,
+    };
     let mut applied = Applied::default();
 
     for file_patch in PatchSet::parse_bytes(&bytes, opts) {
@@ -39,17 +48,30 @@ pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
         let op = file_patch.operation().strip_prefix(strip);
         let text = match file_patch.patch() {
             PatchKind::Text(p) => p,
-            PatchKind::Binary(_) => return Err(parse_err("binary patches are not supported".into())),
+            PatchKind::Binary(_) => {
+                return Err(parse_err("binary patches are not supported".into()));
+            }
         };
         let target = |p: &[u8]| -> Result<String> {
-            let s = std::str::from_utf8(p).map_err(|_| parse_err("a file name is not UTF-8".into()))?;
-            check_rel_path(s).map_err(|m| parse_err(format!("{m} (wrong strip level? it is {strip})")))?;
+            let s =
+                std::str::from_utf8(p).map_err(|_| parse_err("a file name is not UTF-8".into()))?;
+            check_rel_path(s)
+                .map_err(|m| parse_err(format!("{m} (wrong strip level? it is {strip})")))?;
             Ok(s.to_string())
         };
         let hunk_err = |file: &str, e: diffy::ApplyError| {
             // diffy reports "error applying hunk #N".
-            let hunk = e.to_string().rsplit('#').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-            Error::PatchHunk { patch: patch.to_path_buf(), file: file.to_string(), hunk }
+            let hunk = e
+                .to_string()
+                .rsplit('#')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            Error::PatchHunk {
+                patch: patch.to_path_buf(),
+                file: file.to_string(),
+                hunk,
+            }
         };
         let target_err = |file: &str, reason: &str| Error::PatchTarget {
             patch: patch.to_path_buf(),
@@ -66,11 +88,15 @@ pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
             FileOperation::Create(p) => {
                 let file = target(&p)?;
                 if fs::symlink_metadata(srcdir.join(&file)).is_ok() {
-                    return Err(target_err(&file, "the patch creates it, but it already exists (already applied?)"));
+                    return Err(target_err(
+                        &file,
+                        "the patch creates it, but it already exists (already applied?)",
+                    ));
                 }
                 let out = diffy::apply_bytes(b"", text).map_err(|e| hunk_err(&file, e))?;
                 let parent = Path::new(&file).parent().unwrap_or(Path::new(""));
-                create_dirs_nofollow(srcdir, parent).map_err(|e| target_err(&file, &e.to_string()))?;
+                create_dirs_nofollow(srcdir, parent)
+                    .map_err(|e| target_err(&file, &e.to_string()))?;
                 replace_file(&srcdir.join(&file), &out, new_mode.unwrap_or(0o644))?;
                 applied.files.push(file);
             }
@@ -79,7 +105,10 @@ pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
                 let (base, _) = read_target(srcdir, &file).map_err(|r| target_err(&file, &r))?;
                 let out = diffy::apply_bytes(&base, text).map_err(|e| hunk_err(&file, e))?;
                 if !out.is_empty() {
-                    return Err(target_err(&file, "the patch deletes it, but its content differs"));
+                    return Err(target_err(
+                        &file,
+                        "the patch deletes it, but its content differs",
+                    ));
                 }
                 let full = srcdir.join(&file);
                 fs::remove_file(&full).at("remove", &full)?;
@@ -89,7 +118,11 @@ pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
                 // Like patch(1): prefer the new name when it exists, else the old
                 // (`--- foo.c.orig` / `+++ foo.c`).
                 let new = target(&modified)?;
-                let file = if is_plain_file_under(srcdir, Path::new(&new)) { new } else { target(&original)? };
+                let file = if is_plain_file_under(srcdir, Path::new(&new)) {
+                    new
+                } else {
+                    target(&original)?
+                };
                 let (base, mode) = read_target(srcdir, &file).map_err(|r| target_err(&file, &r))?;
                 let out = diffy::apply_bytes(&base, text).map_err(|e| hunk_err(&file, e))?;
                 replace_file(&srcdir.join(&file), &out, new_mode.unwrap_or(mode))?;
@@ -100,7 +133,8 @@ pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
                 let (base, mode) = read_target(srcdir, &from).map_err(|r| target_err(&from, &r))?;
                 let out = diffy::apply_bytes(&base, text).map_err(|e| hunk_err(&from, e))?;
                 let parent = Path::new(&to).parent().unwrap_or(Path::new(""));
-                create_dirs_nofollow(srcdir, parent).map_err(|e| target_err(&to, &e.to_string()))?;
+                create_dirs_nofollow(srcdir, parent)
+                    .map_err(|e| target_err(&to, &e.to_string()))?;
                 replace_file(&srcdir.join(&to), &out, new_mode.unwrap_or(mode))?;
                 if matches!(file_patch.operation(), FileOperation::Rename { .. }) {
                     let full = srcdir.join(&from);
@@ -119,10 +153,16 @@ pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
 /// Read a file that must exist as a regular file under `srcdir`.
 fn read_target(srcdir: &Path, file: &str) -> std::result::Result<(Vec<u8>, u32), String> {
     if !is_plain_file_under(srcdir, Path::new(file)) {
-        return Err("no such regular file in the source (or it is reached through a symlink)".into());
+        return Err(
+            "no such regular file in the source (or it is reached through a symlink)".into(),
+        );
     }
     let full = srcdir.join(file);
-    let mode = fs::metadata(&full).map_err(|e| e.to_string())?.permissions().mode() & 0o777;
+    let mode = fs::metadata(&full)
+        .map_err(|e| e.to_string())?
+        .permissions()
+        .mode()
+        & 0o777;
     let data = fs::read(&full).map_err(|e| e.to_string())?;
     Ok((data, mode))
 }
@@ -133,7 +173,9 @@ fn read_target(srcdir: &Path, file: &str) -> std::result::Result<(Vec<u8>, u32),
 fn replace_file(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     let tmp = path.with_file_name(format!(
         ".{}.gport-new",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
     ));
     fs::write(&tmp, data).at("write", &tmp)?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(mode)).at("set mode of", &tmp)?;
@@ -147,7 +189,10 @@ pub fn overlay(from: &Path, srcdir: &Path, rel: &Path) -> Result<bool> {
     let dest = srcdir.join(rel);
     let replaced = match fs::symlink_metadata(&dest) {
         Ok(m) if m.is_dir() => {
-            return Err(Error::Invalid { path: dest, message: "an overlay file would replace a directory".into() });
+            return Err(Error::Invalid {
+                path: dest,
+                message: "an overlay file would replace a directory".into(),
+            });
         }
         Ok(_) => true,
         Err(_) => false,
@@ -188,8 +233,14 @@ mod tests {
         );
         let applied = apply(&p, 1, src.path()).unwrap();
         assert_eq!(applied.files, ["a.c", "new/file.h", "old.txt"]);
-        assert_eq!(fs::read_to_string(src.path().join("a.c")).unwrap(), "one\nTWO\nthree\n");
-        assert_eq!(fs::read_to_string(src.path().join("new/file.h")).unwrap(), "#define X 1\n");
+        assert_eq!(
+            fs::read_to_string(src.path().join("a.c")).unwrap(),
+            "one\nTWO\nthree\n"
+        );
+        assert_eq!(
+            fs::read_to_string(src.path().join("new/file.h")).unwrap(),
+            "#define X 1\n"
+        );
         assert!(!src.path().join("old.txt").exists());
     }
 
@@ -202,16 +253,24 @@ mod tests {
             "From abc Mon Sep 17 00:00:00 2001\nSubject: [PATCH] t\n\n---\ndiff --git a/x/y.c b/x/y.c\nindex 1..2 100644\n--- a/x/y.c\n+++ b/x/y.c\n@@ -1,3 +1,3 @@\n one\n-two\n+2\n three\n",
         );
         apply(&p, 1, src.path()).unwrap();
-        assert_eq!(fs::read_to_string(src.path().join("x/y.c")).unwrap(), "pad\npad\none\n2\nthree\n");
+        assert_eq!(
+            fs::read_to_string(src.path().join("x/y.c")).unwrap(),
+            "pad\npad\none\n2\nthree\n"
+        );
     }
 
     #[test]
     fn failing_hunk_names_file_and_hunk() {
         let src = setup(&[("a.c", "one\ntwo\nthree\n")]);
         let pd = tempfile::tempdir().unwrap();
-        let p = patch_file(pd.path(), "--- a/a.c\n+++ b/a.c\n@@ -1,3 +1,3 @@\n one\n-zwei\n+TWO\n three\n");
+        let p = patch_file(
+            pd.path(),
+            "--- a/a.c\n+++ b/a.c\n@@ -1,3 +1,3 @@\n one\n-zwei\n+TWO\n three\n",
+        );
         match apply(&p, 1, src.path()) {
-            Err(Error::PatchHunk { file, hunk, .. }) => assert_eq!((file.as_str(), hunk), ("a.c", 1)),
+            Err(Error::PatchHunk { file, hunk, .. }) => {
+                assert_eq!((file.as_str(), hunk), ("a.c", 1))
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -220,7 +279,13 @@ mod tests {
     fn escaping_target_is_refused() {
         let src = setup(&[("a.c", "x\n")]);
         let pd = tempfile::tempdir().unwrap();
-        let p = patch_file(pd.path(), "--- a/../evil\n+++ b/../evil\n@@ -1 +1 @@\n-x\n+y\n");
-        assert!(matches!(apply(&p, 1, src.path()), Err(Error::PatchParse { .. })));
+        let p = patch_file(
+            pd.path(),
+            "--- a/../evil\n+++ b/../evil\n@@ -1 +1 @@\n-x\n+y\n",
+        );
+        assert!(matches!(
+            apply(&p, 1, src.path()),
+            Err(Error::PatchParse { .. })
+        ));
     }
 }

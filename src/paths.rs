@@ -10,10 +10,14 @@ pub fn check_rel_path(s: &str) -> Result<(), String> {
         return Err(format!("invalid path '{s}': empty or too long"));
     }
     if s.chars().any(|c| c.is_control() || c == '\\') {
-        return Err(format!("invalid path {s:?}: control characters or backslashes"));
+        return Err(format!(
+            "invalid path {s:?}: control characters or backslashes"
+        ));
     }
     if s.starts_with('/') || s.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
-        return Err(format!("invalid path '{s}': must be relative, without '.', '..' or empty components"));
+        return Err(format!(
+            "invalid path '{s}': must be relative, without '.', '..' or empty components"
+        ));
     }
     Ok(())
 }

@@ -26,7 +26,8 @@ impl TryFrom<String> for Name {
     fn try_from(s: String) -> std::result::Result<Self, String> {
         let ok = s.len() <= 64
             && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+_.-".contains(c));
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+_.-".contains(c));
         if ok {
             Ok(Name(s))
         } else {
@@ -60,11 +61,14 @@ impl TryFrom<String> for Version {
         let ok = !s.is_empty()
             && s.len() <= 64
             && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || ".+~".contains(c));
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".+~".contains(c));
         if ok {
             Ok(Version(s))
         } else {
-            Err(format!("invalid version '{s}': use letters, digits, '.', '+' and '~' ('_' is reserved for the revision)"))
+            Err(format!(
+                "invalid version '{s}': use letters, digits, '.', '+' and '~' ('_' is reserved for the revision)"
+            ))
         }
     }
 }
@@ -83,10 +87,15 @@ pub struct Sha256Hex(String);
 impl TryFrom<String> for Sha256Hex {
     type Error = String;
     fn try_from(s: String) -> std::result::Result<Self, String> {
-        if s.len() == 64 && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        if s.len() == 64
+            && s.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        {
             Ok(Sha256Hex(s))
         } else {
-            Err(format!("invalid sha256 '{s}': expected 64 lower-case hex digits"))
+            Err(format!(
+                "invalid sha256 '{s}': expected 64 lower-case hex digits"
+            ))
         }
     }
 }
@@ -230,32 +239,52 @@ impl Port {
             location: Location::of_offset(file, text, span.start),
             message,
         };
-        let pf: PortFile = toml::from_str(text).map_err(|e| {
-            at(e.span().unwrap_or(0..0), e.message().trim_end().to_string())
-        })?;
+        let pf: PortFile = toml::from_str(text)
+            .map_err(|e| at(e.span().unwrap_or(0..0), e.message().trim_end().to_string()))?;
 
         if let Some(expected) = expected_name {
             if pf.name.get_ref().as_str() != expected {
                 return Err(at(
                     pf.name.span(),
-                    format!("name '{}' differs from the port's directory name '{expected}'", pf.name.get_ref()),
+                    format!(
+                        "name '{}' differs from the port's directory name '{expected}'",
+                        pf.name.get_ref()
+                    ),
                 ));
             }
         }
         if pf.sources.get_ref().is_empty() {
-            return Err(at(pf.sources.span(), "at least one [[source]] is required".into()));
+            return Err(at(
+                pf.sources.span(),
+                "at least one [[source]] is required".into(),
+            ));
         }
         for src in pf.sources.get_ref() {
             if src.urls.is_empty() {
-                return Err(at(pf.sources.span(), "a [[source]] needs at least one URL in `urls`".into()));
+                return Err(at(
+                    pf.sources.span(),
+                    "a [[source]] needs at least one URL in `urls`".into(),
+                ));
             }
-            if let Some(bad) = src.urls.iter().find(|u| !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with("ftp://"))) {
-                return Err(at(pf.sources.span(), format!("URL '{bad}' must start with https://, http:// or ftp://")));
+            if let Some(bad) = src.urls.iter().find(|u| {
+                !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with("ftp://"))
+            }) {
+                return Err(at(
+                    pf.sources.span(),
+                    format!("URL '{bad}' must start with https://, http:// or ftp://"),
+                ));
             }
             let name = src.file_name();
-            if name.is_empty() || name.contains('/') || name.starts_with('.') || name.chars().any(|c| c.is_control()) {
+            if name.is_empty()
+                || name.contains('/')
+                || name.starts_with('.')
+                || name.chars().any(|c| c.is_control())
+            {
                 let span = src.file.as_ref().map_or(pf.sources.span(), |f| f.span());
-                return Err(at(span, format!("invalid distfile name '{name}': a plain file name is required")));
+                return Err(at(
+                    span,
+                    format!("invalid distfile name '{name}': a plain file name is required"),
+                ));
             }
         }
         for dep in &pf.depends {
@@ -285,7 +314,10 @@ impl Port {
                 if !default.is_file() {
                     return Err(Error::Invalid {
                         path: file.to_path_buf(),
-                        message: format!("no build script: {} does not exist and [build] script is not set", default.display()),
+                        message: format!(
+                            "no build script: {} does not exist and [build] script is not set",
+                            default.display()
+                        ),
                     });
                 }
             }
@@ -377,7 +409,8 @@ size = 10
 
     #[test]
     fn revision_is_part_of_the_package_id() {
-        let p = parse(&GOOD.replace("version = \"1.0\"", "version = \"1.0\"\nrevision = 2")).unwrap();
+        let p =
+            parse(&GOOD.replace("version = \"1.0\"", "version = \"1.0\"\nrevision = 2")).unwrap();
         assert_eq!(p.package_id(), "x-1.0_2");
     }
 
@@ -390,13 +423,23 @@ size = 10
 
     #[test]
     fn unknown_key_is_an_error() {
-        let err = parse(&format!("{GOOD}\nsumary = \"typo\"\n")).unwrap_err().to_string();
-        assert!(err.contains("x/port.toml:12:1") && err.contains("sumary"), "{err}");
+        let err = parse(&format!("{GOOD}\nsumary = \"typo\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x/port.toml:12:1") && err.contains("sumary"),
+            "{err}"
+        );
     }
 
     #[test]
     fn name_must_match_directory() {
-        let err = parse(&GOOD.replace("name = \"x\"", "name = \"y\"")).unwrap_err().to_string();
-        assert!(err.contains("x/port.toml:2:8") && err.contains("directory name"), "{err}");
+        let err = parse(&GOOD.replace("name = \"x\"", "name = \"y\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x/port.toml:2:8") && err.contains("directory name"),
+            "{err}"
+        );
     }
 }

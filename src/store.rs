@@ -50,7 +50,9 @@ pub struct Store {
 
 impl Store {
     pub fn new(root: &Path) -> Store {
-        Store { root: root.to_path_buf() }
+        Store {
+            root: root.to_path_buf(),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -81,7 +83,10 @@ impl Store {
 
     /// Is there a complete installed build with this id?
     pub fn is_installed(&self, id: &str) -> bool {
-        self.package_dir(id).join(META_DIR).join("manifest").is_file()
+        self.package_dir(id)
+            .join(META_DIR)
+            .join("manifest")
+            .is_file()
     }
 
     /// The port definition a build was made from.
@@ -107,7 +112,10 @@ impl Store {
         for entry in entries {
             let entry = entry.at("read", &dir)?;
             let id = entry.file_name().to_string_lossy().into_owned();
-            if id.starts_with('.') || !entry.file_type().at("inspect", &entry.path())?.is_dir() || !self.is_installed(&id) {
+            if id.starts_with('.')
+                || !entry.file_type().at("inspect", &entry.path())?.is_dir()
+                || !self.is_installed(&id)
+            {
                 continue;
             }
             let port = self.port_of(&id)?;
@@ -122,9 +130,15 @@ impl Store {
     /// while holding the lock: then no other gport is using them.
     pub fn clean_debris(&self) -> Result<()> {
         let dir = self.dir();
-        let Ok(entries) = fs::read_dir(&dir) else { return Ok(()) };
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return Ok(());
+        };
         for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(STAGING_PREFIX)
+            {
                 remove_tree(&entry.path())?;
             }
         }
@@ -152,7 +166,12 @@ impl Store {
         copy_plain_tree(&port.dir, &meta.join("port"))?;
         fs::write(meta.join("manifest"), manifest.to_text()).at("write", &meta.join("manifest"))?;
         fs::copy(build_log, meta.join("build.log")).at("copy", build_log)?;
-        Ok(Staged { tmp: Some(tmp), id, store, manifest })
+        Ok(Staged {
+            tmp: Some(tmp),
+            id,
+            store,
+            manifest,
+        })
     }
 }
 
@@ -178,7 +197,10 @@ impl Staged {
             nix::unistd::syncfs(&dir).map_err(|e| Error::io("sync", &path, e.into()))?;
             let dest = self.store.join(&self.id);
             if dest.exists() {
-                return Err(Error::Occupied { package: self.id.clone(), path: dest });
+                return Err(Error::Occupied {
+                    package: self.id.clone(),
+                    path: dest,
+                });
             }
             fs::rename(&path, &dest).at("rename into place", &dest)?;
             fsync_dir(&self.store)?;
@@ -193,21 +215,39 @@ impl Staged {
 
 /// Copy `src/rel` into `dst/rel` recursively, validating each entry and
 /// recording it in `entries`.
-fn copy_in(id: &str, src_root: &Path, dst_root: &Path, rel: &Path, entries: &mut Vec<Entry>) -> Result<()> {
+fn copy_in(
+    id: &str,
+    src_root: &Path,
+    dst_root: &Path,
+    rel: &Path,
+    entries: &mut Vec<Entry>,
+) -> Result<()> {
     let src = src_root.join(rel);
-    let refuse = |path: &Path, reason: &str| Error::StagedTree { package: id.to_string(), path: path.to_path_buf(), reason: reason.to_string() };
-    let mut children: Vec<_> = fs::read_dir(&src).at("read", &src)?.collect::<io::Result<_>>().at("read", &src)?;
+    let refuse = |path: &Path, reason: &str| Error::StagedTree {
+        package: id.to_string(),
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    let mut children: Vec<_> = fs::read_dir(&src)
+        .at("read", &src)?
+        .collect::<io::Result<_>>()
+        .at("read", &src)?;
     children.sort_by_key(|e| e.file_name());
     for child in children {
         let name = child.file_name();
         let child_rel = rel.join(&name);
         let shown = PathBuf::from("$PREFIX").join(&child_rel);
-        let Some(name_str) = name.to_str() else { return Err(refuse(&shown, "file name is not UTF-8")) };
+        let Some(name_str) = name.to_str() else {
+            return Err(refuse(&shown, "file name is not UTF-8"));
+        };
         if name_str.chars().any(char::is_control) {
             return Err(refuse(&shown, "file name contains control characters"));
         }
         if rel.as_os_str().is_empty() && name_str == META_DIR {
-            return Err(refuse(&shown, "`.gport` at the top of a package is reserved for gport"));
+            return Err(refuse(
+                &shown,
+                "`.gport` at the top of a package is reserved for gport",
+            ));
         }
         let from = child.path();
         let to = dst_root.join(&child_rel);
@@ -215,30 +255,65 @@ fn copy_in(id: &str, src_root: &Path, dst_root: &Path, rel: &Path, entries: &mut
         let ft = meta.file_type();
         if ft.is_dir() {
             fs::create_dir(&to).at("create", &to)?;
-            entries.push(Entry { path: child_rel.clone(), mode: 0o555, kind: Kind::Dir });
+            entries.push(Entry {
+                path: child_rel.clone(),
+                mode: 0o555,
+                kind: Kind::Dir,
+            });
             copy_in(id, src_root, dst_root, &child_rel, entries)?;
         } else if ft.is_file() {
-            let mode = if meta.mode() & 0o111 != 0 { 0o555 } else { 0o444 };
+            let mode = if meta.mode() & 0o111 != 0 {
+                0o555
+            } else {
+                0o444
+            };
             let mut input = File::open(&from).at("open", &from)?;
-            let mut out = OpenOptions::new().write(true).create_new(true).mode(0o644).custom_flags(libc_nofollow()).open(&to).at("create", &to)?;
+            let mut out = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .custom_flags(libc_nofollow())
+                .open(&to)
+                .at("create", &to)?;
             let (sha256, size) = copy_hashed(&mut input, &mut out, None).at("copy", &from)?;
-            out.set_permissions(fs::Permissions::from_mode(mode)).at("set mode of", &to)?;
-            entries.push(Entry { path: child_rel, mode, kind: Kind::File { size, sha256 } });
+            out.set_permissions(fs::Permissions::from_mode(mode))
+                .at("set mode of", &to)?;
+            entries.push(Entry {
+                path: child_rel,
+                mode,
+                kind: Kind::File { size, sha256 },
+            });
         } else if ft.is_symlink() {
             let target = fs::read_link(&from).at("read link", &from)?;
-            let Some(target_str) = target.to_str().filter(|t| !t.chars().any(char::is_control)) else {
+            let Some(target_str) = target.to_str().filter(|t| !t.chars().any(char::is_control))
+            else {
                 return Err(refuse(&shown, "symlink target is not clean UTF-8"));
             };
             if target.is_absolute() {
-                return Err(refuse(&shown, &format!("absolute symlink to {target_str}; links must be relative")));
+                return Err(refuse(
+                    &shown,
+                    &format!("absolute symlink to {target_str}; links must be relative"),
+                ));
             }
             if !stays_inside(&child_rel, &target) {
-                return Err(refuse(&shown, &format!("symlink to {target_str} leaves the package")));
+                return Err(refuse(
+                    &shown,
+                    &format!("symlink to {target_str} leaves the package"),
+                ));
             }
             std::os::unix::fs::symlink(&target, &to).at("create symlink", &to)?;
-            entries.push(Entry { path: child_rel, mode: 0o777, kind: Kind::Symlink { target: target_str.to_string() } });
+            entries.push(Entry {
+                path: child_rel,
+                mode: 0o777,
+                kind: Kind::Symlink {
+                    target: target_str.to_string(),
+                },
+            });
         } else {
-            return Err(refuse(&shown, "not a regular file, directory or symlink (device, fifo or socket)"));
+            return Err(refuse(
+                &shown,
+                "not a regular file, directory or symlink (device, fifo or socket)",
+            ));
         }
     }
     Ok(())
@@ -275,7 +350,10 @@ fn copy_plain_tree(src: &Path, dst: &Path) -> Result<()> {
 /// Check that a build's DESTDIR holds nothing but the path to its prefix.
 pub fn check_destdir(id: &str, destdir: &Path, prefix: &Path) -> Result<PathBuf> {
     let mut cur = destdir.to_path_buf();
-    let wanted: Vec<_> = prefix.components().filter(|c| matches!(c, Component::Normal(_))).collect();
+    let wanted: Vec<_> = prefix
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
     for comp in &wanted {
         let entries: Vec<_> = match fs::read_dir(&cur) {
             Ok(e) => e.collect::<io::Result<_>>().at("read", &cur)?,
@@ -284,8 +362,13 @@ pub fn check_destdir(id: &str, destdir: &Path, prefix: &Path) -> Result<PathBuf>
         };
         for entry in &entries {
             if entry.file_name() != comp.as_os_str() {
-                let outside = Path::new("$DESTDIR").join(entry.path().strip_prefix(destdir).unwrap_or(&entry.path()));
-                return Err(Error::StagedTree { package: id.into(), path: outside, reason: "installed outside $PREFIX".into() });
+                let outside = Path::new("$DESTDIR")
+                    .join(entry.path().strip_prefix(destdir).unwrap_or(&entry.path()));
+                return Err(Error::StagedTree {
+                    package: id.into(),
+                    path: outside,
+                    reason: "installed outside $PREFIX".into(),
+                });
             }
         }
         cur.push(comp);

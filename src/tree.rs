@@ -40,7 +40,11 @@ impl Tree {
                 }
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if let Some(first) = index.get(&name) {
-                    return Err(Error::DuplicatePort { name, first: first.clone(), second: path });
+                    return Err(Error::DuplicatePort {
+                        name,
+                        first: first.clone(),
+                        second: path,
+                    });
                 }
                 index.insert(name, path);
             }
@@ -48,10 +52,15 @@ impl Tree {
         if !found_category {
             return Err(Error::Invalid {
                 path: root.to_path_buf(),
-                message: "not a ports tree: it has neither base/ nor gports/ (set --tree or GPORT_TREE)".into(),
+                message:
+                    "not a ports tree: it has neither base/ nor gports/ (set --tree or GPORT_TREE)"
+                        .into(),
             });
         }
-        Ok(Tree { root: root.to_path_buf(), index })
+        Ok(Tree {
+            root: root.to_path_buf(),
+            index,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -116,7 +125,10 @@ impl Tree {
                 }
                 let port = match (self.tree.load(name), from) {
                     (Err(Error::UnknownPort { .. }), Some(from)) => {
-                        return Err(Error::MissingDependency { port: from.into(), dependency: name.into() });
+                        return Err(Error::MissingDependency {
+                            port: from.into(),
+                            dependency: name.into(),
+                        });
                     }
                     (r, _) => r?,
                 };
@@ -131,7 +143,12 @@ impl Tree {
                 Ok(())
             }
         }
-        let mut walk = Walk { tree: self, marks: HashMap::new(), stack: Vec::new(), order: Vec::new() };
+        let mut walk = Walk {
+            tree: self,
+            marks: HashMap::new(),
+            stack: Vec::new(),
+            order: Vec::new(),
+        };
         for name in names {
             walk.visit(name, None)?;
         }
@@ -186,7 +203,12 @@ mod tests {
         port(t.path(), "gports", "lib", &["zlib"]);
         port(t.path(), "base", "zlib", &[]);
         let tree = Tree::open(t.path()).unwrap();
-        let order: Vec<String> = tree.resolve(&["app".into()]).unwrap().iter().map(|p| p.name.to_string()).collect();
+        let order: Vec<String> = tree
+            .resolve(&["app".into()])
+            .unwrap()
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect();
         assert_eq!(order, ["zlib", "lib", "app"]);
         assert_eq!(tree.category("zlib"), Some("base"));
     }
@@ -208,7 +230,9 @@ mod tests {
         port(t.path(), "gports", "bzip2", &[]);
         let tree = Tree::open(t.path()).unwrap();
         match tree.load("bzip") {
-            Err(Error::UnknownPort { suggestion, .. }) => assert_eq!(suggestion.as_deref(), Some("bzip2")),
+            Err(Error::UnknownPort { suggestion, .. }) => {
+                assert_eq!(suggestion.as_deref(), Some("bzip2"))
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -218,6 +242,9 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         port(t.path(), "gports", "mksh", &[]);
         port(t.path(), "base", "mksh", &[]);
-        assert!(matches!(Tree::open(t.path()), Err(Error::DuplicatePort { .. })));
+        assert!(matches!(
+            Tree::open(t.path()),
+            Err(Error::DuplicatePort { .. })
+        ));
     }
 }

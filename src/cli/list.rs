@@ -12,11 +12,19 @@ pub struct Args {
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     if args.available {
         for r in query::available(settings)? {
-            println!("{:<16} {:<12} {:<7} {}", r.name, r.version, r.category, r.summary);
+            println!(
+                "{:<16} {:<12} {:<7} {}",
+                r.name, r.version, r.category, r.summary
+            );
         }
     } else {
         for r in query::installed(settings)? {
-            println!("{:<16} {:<12} {}", r.name, r.version, if r.active { "active" } else { "inactive" });
+            println!(
+                "{:<16} {:<12} {}",
+                r.name,
+                r.version,
+                if r.active { "active" } else { "inactive" }
+            );
         }
     }
     Ok(())

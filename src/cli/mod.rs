@@ -19,7 +19,12 @@ mod list;
 mod owner;
 
 #[derive(Debug, Parser)]
-#[command(name = "gport", version, about = "Build, install and activate ports from a ports tree", propagate_version = true)]
+#[command(
+    name = "gport",
+    version,
+    about = "Build, install and activate ports from a ports tree",
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -47,7 +52,13 @@ pub struct Global {
     #[arg(long, global = true, env = "GPORT_WORKDIR", value_name = "DIR")]
     pub workdir: Option<PathBuf>,
     /// A source mirror (HTTP base URL or directory); repeatable
-    #[arg(long = "mirror", global = true, env = "GPORT_MIRRORS", value_delimiter = ',', value_name = "URL|DIR")]
+    #[arg(
+        long = "mirror",
+        global = true,
+        env = "GPORT_MIRRORS",
+        value_delimiter = ',',
+        value_name = "URL|DIR"
+    )]
     pub mirrors: Vec<String>,
     /// Parallel build jobs
     #[arg(short, long, global = true, env = "GPORT_JOBS", value_name = "N")]

@@ -27,18 +27,38 @@ pub enum Step {
     /// This exact build is installed and active.
     UpToDate { id: String },
     /// This build is installed but not active: only links and the pointer change.
-    Activate { port: Port, replaces: Option<String> },
+    Activate {
+        port: Port,
+        replaces: Option<String>,
+    },
     /// Fetch, build, install and activate.
-    Build { port: Port, fetch: Vec<String>, replaces: Option<String> },
+    Build {
+        port: Port,
+        fetch: Vec<String>,
+        replaces: Option<String>,
+    },
 }
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let replacing = |r: &Option<String>| r.as_ref().map(|r| format!(", replacing {r}")).unwrap_or_default();
+        let replacing = |r: &Option<String>| {
+            r.as_ref()
+                .map(|r| format!(", replacing {r}"))
+                .unwrap_or_default()
+        };
         match self {
             Step::UpToDate { id } => write!(f, "{id}: already installed and active"),
-            Step::Activate { port, replaces } => write!(f, "{}: activate the installed build{}", port.package_id(), replacing(replaces)),
-            Step::Build { port, fetch, replaces } => {
+            Step::Activate { port, replaces } => write!(
+                f,
+                "{}: activate the installed build{}",
+                port.package_id(),
+                replacing(replaces)
+            ),
+            Step::Build {
+                port,
+                fetch,
+                replaces,
+            } => {
                 write!(f, "{}: ", port.package_id())?;
                 if !fetch.is_empty() {
                     write!(f, "fetch {}, ", fetch.join(", "))?;
@@ -46,16 +66,31 @@ impl fmt::Display for Step {
                 let patches = port.patches.len();
                 write!(f, "build")?;
                 if patches > 0 {
-                    write!(f, " ({patches} patch{})", if patches == 1 { "" } else { "es" })?;
+                    write!(
+                        f,
+                        " ({patches} patch{})",
+                        if patches == 1 { "" } else { "es" }
+                    )?;
                 }
-                write!(f, ", install to /{}/{}, link{}", crate::store::STORE_DIR, port.package_id(), replacing(replaces))
+                write!(
+                    f,
+                    ", install to /{}/{}, link{}",
+                    crate::store::STORE_DIR,
+                    port.package_id(),
+                    replacing(replaces)
+                )
             }
         }
     }
 }
 
 /// The plan: pure data, printed by `--dry-run`.
-pub fn plan(settings: &Settings, tree: &Tree, store: &Store, names: &[String]) -> Result<Vec<Step>> {
+pub fn plan(
+    settings: &Settings,
+    tree: &Tree,
+    store: &Store,
+    names: &[String],
+) -> Result<Vec<Step>> {
     let fetcher = Fetcher::new(settings);
     let mut steps = Vec::new();
     for port in tree.resolve(names)? {
@@ -73,7 +108,11 @@ pub fn plan(settings: &Settings, tree: &Tree, store: &Store, names: &[String]) -
                     fetch.push(src.file_name().to_string());
                 }
             }
-            steps.push(Step::Build { port, fetch, replaces });
+            steps.push(Step::Build {
+                port,
+                fetch,
+                replaces,
+            });
         }
     }
     Ok(steps)
@@ -95,7 +134,9 @@ pub fn install(settings: &Settings, names: &[String]) -> Result<()> {
     store.clean_debris()?;
     for step in plan(settings, &tree, &store, names)? {
         match step {
-            Step::UpToDate { id } => ui::status(settings, &format!("{id} is already installed and active")),
+            Step::UpToDate { id } => {
+                ui::status(settings, &format!("{id} is already installed and active"))
+            }
             Step::Activate { port, .. } => activate(settings, &store, &port, None)?,
             Step::Build { port, .. } => build_and_install(settings, &store, &port)?,
         }
@@ -128,15 +169,27 @@ fn dependencies(store: &Store, port: &Port) -> Result<Vec<Dep>> {
     port.depends
         .iter()
         .map(|d| {
-            let id = store.active(d.as_str())?.ok_or_else(|| Error::NotInstalled { name: d.to_string() })?;
-            Ok(Dep { name: d.to_string(), dir: store.package_dir(&id) })
+            let id = store
+                .active(d.as_str())?
+                .ok_or_else(|| Error::NotInstalled {
+                    name: d.to_string(),
+                })?;
+            Ok(Dep {
+                name: d.to_string(),
+                dir: store.package_dir(&id),
+            })
         })
         .collect()
 }
 
 /// Plan links (conflicts stop everything here, before any change), commit a
 /// freshly staged build if there is one, then switch links and pointer.
-fn activate(settings: &Settings, store: &Store, port: &Port, staged: Option<crate::store::Staged>) -> Result<()> {
+fn activate(
+    settings: &Settings,
+    store: &Store,
+    port: &Port,
+    staged: Option<crate::store::Staged>,
+) -> Result<()> {
     let name = port.name.as_str();
     let id = port.package_id();
     let new_manifest = match &staged {
@@ -156,11 +209,18 @@ fn activate(settings: &Settings, store: &Store, port: &Port, staged: Option<crat
         staged.commit()?;
     }
     link::apply(store.root(), name, &id, &plan)?;
-    ui::status(settings, &format!("{id} is active ({} links)", new_links.len()));
+    ui::status(
+        settings,
+        &format!("{id} is active ({} links)", new_links.len()),
+    );
     Ok(())
 }
 
-fn links_of<'a>(settings: &Settings, port: &Port, paths: impl Iterator<Item = &'a std::path::Path>) -> Result<BTreeMap<PathBuf, PathBuf>> {
+fn links_of<'a>(
+    settings: &Settings,
+    port: &Port,
+    paths: impl Iterator<Item = &'a std::path::Path>,
+) -> Result<BTreeMap<PathBuf, PathBuf>> {
     let set = LinkSet::new(&settings.links, &port.links.extra, &port.links.exclude)?;
     Ok(link::wanted_links(&set, paths))
 }

@@ -19,7 +19,11 @@ pub fn fetch(settings: &Settings, names: &[String]) -> Result<Vec<PathBuf>> {
         let port = tree.load(name)?;
         for src in &port.sources {
             if settings.dry_run {
-                let state = if fetcher.is_present(src)? { "present" } else { "to fetch" };
+                let state = if fetcher.is_present(src)? {
+                    "present"
+                } else {
+                    "to fetch"
+                };
                 println!("{}: {state}", src.file_name());
                 continue;
             }
@@ -35,7 +39,11 @@ pub fn extract(settings: &Settings, name: &str) -> Result<PathBuf> {
     let tree = Tree::open(&settings.tree)?;
     let port = tree.load(name)?;
     let fetcher = Fetcher::new(settings);
-    let files = port.sources.iter().map(|s| fetcher.fetch(s)).collect::<Result<Vec<_>>>()?;
+    let files = port
+        .sources
+        .iter()
+        .map(|s| fetcher.fetch(s))
+        .collect::<Result<Vec<_>>>()?;
     ui::status(settings, &format!("extracting {}", port.package_id()));
     let work = WorkDir::create(settings, &port)?;
     let (srcdir, _) = build::prepare_source(&port, &work, &files)?;

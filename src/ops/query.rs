@@ -22,7 +22,11 @@ pub fn installed(settings: &Settings) -> Result<Vec<InstalledRow>> {
     Ok(Store::new(&settings.root)
         .installed()?
         .into_iter()
-        .map(|i| InstalledRow { name: i.port.name.to_string(), version: i.port.full_version(), active: i.active })
+        .map(|i| InstalledRow {
+            name: i.port.name.to_string(),
+            version: i.port.full_version(),
+            active: i.active,
+        })
         .collect())
 }
 
@@ -61,13 +65,27 @@ pub fn info(settings: &Settings, name: &str) -> Result<String> {
     line("summary", p.summary.clone());
     line("homepage", p.homepage.clone());
     line("license", p.license.clone());
-    line("category", tree.category(name).unwrap_or_default().to_string());
+    line(
+        "category",
+        tree.category(name).unwrap_or_default().to_string(),
+    );
     line("depends", crate::tree::dep_names(&p).join(" "));
     for s in &p.sources {
-        line("source", format!("{} ({} bytes, sha256 {})", s.file_name(), s.size, s.sha256.as_str()));
+        line(
+            "source",
+            format!(
+                "{} ({} bytes, sha256 {})",
+                s.file_name(),
+                s.size,
+                s.sha256.as_str()
+            ),
+        );
     }
     for patch in &p.patches {
-        line("patch", patch.file.get_ref().as_path().display().to_string());
+        line(
+            "patch",
+            patch.file.get_ref().as_path().display().to_string(),
+        );
     }
     for o in &p.overlays {
         line("overlay", o.as_path().display().to_string());
@@ -76,9 +94,22 @@ pub fn info(settings: &Settings, name: &str) -> Result<String> {
         .installed()?
         .into_iter()
         .filter(|i| i.port.name.as_str() == name)
-        .map(|i| if i.active { format!("{} (active)", i.id) } else { i.id })
+        .map(|i| {
+            if i.active {
+                format!("{} (active)", i.id)
+            } else {
+                i.id
+            }
+        })
         .collect();
-    line("installed", if versions.is_empty() { "no".into() } else { versions.join(" ") });
+    line(
+        "installed",
+        if versions.is_empty() {
+            "no".into()
+        } else {
+            versions.join(" ")
+        },
+    );
     Ok(out)
 }
 
@@ -86,7 +117,11 @@ pub fn info(settings: &Settings, name: &str) -> Result<String> {
 /// dependencies first, NAME itself last.
 pub fn deps(settings: &Settings, name: &str) -> Result<Vec<String>> {
     let tree = Tree::open(&settings.tree)?;
-    Ok(tree.resolve(&[name.to_string()])?.into_iter().map(|p| p.package_id()).collect())
+    Ok(tree
+        .resolve(&[name.to_string()])?
+        .into_iter()
+        .map(|p| p.package_id())
+        .collect())
 }
 
 /// One row of `gport files NAME`.
@@ -100,7 +135,9 @@ pub struct FileRow {
 /// The active build's files (directories left out), with their links.
 pub fn files(settings: &Settings, name: &str) -> Result<Vec<FileRow>> {
     let store = Store::new(&settings.root);
-    let id = store.active(name)?.ok_or_else(|| Error::NotInstalled { name: name.to_string() })?;
+    let id = store.active(name)?.ok_or_else(|| Error::NotInstalled {
+        name: name.to_string(),
+    })?;
     let port = store.port_of(&id)?;
     let set = LinkSet::new(&settings.links, &port.links.extra, &port.links.exclude)?;
     let mut rows = Vec::new();
@@ -123,16 +160,22 @@ pub fn files(settings: &Settings, name: &str) -> Result<Vec<FileRow>> {
 /// `gport owner PATH`: which package a path belongs to, read from the link
 /// (or from the path itself when it lies inside the store).
 pub fn owner(settings: &Settings, path: &Path) -> Result<String> {
-    let rel: PathBuf = path.components().filter(|c| matches!(c, std::path::Component::Normal(_))).collect();
+    let rel: PathBuf = path
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .collect();
     let store = Store::new(&settings.root);
-    let not_owned = || Error::NotOwned { path: path.to_path_buf() };
+    let not_owned = || Error::NotOwned {
+        path: path.to_path_buf(),
+    };
     let (name_or_id, rest) = match link::store_component(&rel) {
         Some(found) => found,
         None => match link::inspect(&settings.root, &rel)? {
             LinkState::Package { name, target } => {
                 let dir = rel.parent().unwrap_or(Path::new(""));
                 let resolved = normalize(&dir.join(target));
-                link::store_component(&resolved).ok_or_else(not_owned)?
+                link::store_component(&resolved)
+                    .ok_or_else(not_owned)?
                     .1
                     .to_str()
                     .map(|r| (name, PathBuf::from(r)))
@@ -149,7 +192,11 @@ pub fn owner(settings: &Settings, path: &Path) -> Result<String> {
     };
     let full = store.package_dir(&id).join(&rest);
     fs::symlink_metadata(&full).at("inspect", &full)?;
-    Ok(format!("{} is owned by {id} (/{STORE_DIR}/{id}/{})", path.display(), rest.display()))
+    Ok(format!(
+        "{} is owned by {id} (/{STORE_DIR}/{id}/{})",
+        path.display(),
+        rest.display()
+    ))
 }
 
 /// Lexically normalise a relative path (`a/b/../c` -> `a/c`).
