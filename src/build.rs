@@ -19,12 +19,15 @@ use crate::atomic::remove_tree;
 use crate::config::Settings;
 use crate::error::{Error, IoContext, Result};
 use crate::extract;
+use crate::lock::Lock;
 use crate::patch;
 use crate::port::Port;
 use crate::store::STORE_DIR;
+use crate::ui;
 
 /// The directories of one build.
 pub struct WorkDir {
+    _lock: Lock,
     pub dir: PathBuf,
     pub src: PathBuf,
     pub dest: PathBuf,
@@ -34,13 +37,18 @@ pub struct WorkDir {
 impl WorkDir {
     /// A fresh work dir for `port` under the configured work area.
     pub fn create(settings: &Settings, port: &Port) -> Result<WorkDir> {
-        let dir = settings.workdir.join(port.package_id());
+        let id = port.package_id();
+        let lock = Lock::acquire_file(&settings.workdir.join(format!(".{id}.lock")), |m| {
+            ui::status(settings, m)
+        })?;
+        let dir = settings.workdir.join(&id);
         remove_tree(&dir)?;
         for sub in ["src", "dest", "home", "tmp"] {
             let d = dir.join(sub);
             fs::create_dir_all(&d).at("create", &d)?;
         }
         Ok(WorkDir {
+            _lock: lock,
             src: dir.join("src"),
             dest: dir.join("dest"),
             log: dir.join("build.log"),

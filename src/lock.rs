@@ -1,6 +1,9 @@
 //! The one lock: an exclusive `flock` on `ROOT/gales/pkg/.gport/lock`, held
 //! by every mutating command for its whole run. A second gport says that it
 //! waits instead of hanging silently; read-only commands never take it.
+//!
+//! The same mechanism guards a build's work dir, which lives outside the
+//! root and may be shared by gports working on different roots.
 
 use std::fs::{self, File, OpenOptions};
 use std::path::Path;
@@ -19,9 +22,14 @@ impl Lock {
     /// Take the lock for `root`, waiting (and saying so) if another gport
     /// holds it. `announce` receives the waiting message.
     pub fn acquire(root: &Path, announce: impl Fn(&str)) -> Result<Lock> {
-        let dir = root.join(STATE_DIR);
-        fs::create_dir_all(&dir).at("create", &dir)?;
-        let path = dir.join("lock");
+        Self::acquire_file(&root.join(STATE_DIR).join("lock"), announce)
+    }
+
+    /// Take an exclusive lock on the file `path` (created, with its parent
+    /// directories, if missing).
+    pub fn acquire_file(path: &Path, announce: impl Fn(&str)) -> Result<Lock> {
+        let dir = crate::atomic::parent(path);
+        fs::create_dir_all(dir).at("create", dir)?;
         let open = || {
             OpenOptions::new()
                 .create(true)
@@ -38,9 +46,9 @@ impl Lock {
                     path.display()
                 ));
                 Flock::lock(file, FlockArg::LockExclusive)
-                    .map_err(|(_, e)| Error::io("lock", &path, e.into()))?
+                    .map_err(|(_, e)| Error::io("lock", path, e.into()))?
             }
-            Err((_, e)) => return Err(Error::io("lock", &path, e.into())),
+            Err((_, e)) => return Err(Error::io("lock", path, e.into())),
         };
         Ok(Lock { _flock: flock })
     }

@@ -209,10 +209,9 @@ fn activate(
         staged.commit()?;
     }
     link::apply(store.root(), name, &id, &plan)?;
-    ui::status(
-        settings,
-        &format!("{id} is active ({} links)", new_links.len()),
-    );
+    let n = new_links.len();
+    let plural = if n == 1 { "" } else { "s" };
+    ui::status(settings, &format!("{id} is active ({n} link{plural})"));
     Ok(())
 }
 

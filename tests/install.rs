@@ -1,4 +1,5 @@
-//! Bad input gets a clear error, a non-zero exit, and leaves the root byte
+//! `gport install` on small synthetic ports. Above all: bad input gets a
+//! clear error, a non-zero exit, and leaves the root byte
 //! for byte as it was: each case compares a full snapshot (paths, types,
 //! modes, sizes, hashes, link targets) before and after.
 //!
@@ -536,5 +537,213 @@ fn dependencies_install_first_and_get_flags() {
     assert_eq!(
         String::from_utf8(ctx.exec("appv", &[]).stdout).unwrap(),
         "hello\n"
+    );
+}
+
+#[test]
+fn second_gport_waits_for_the_lock_and_says_so() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let ctx = lived_in();
+    write_port(&ctx, &PortSpec::hello("waiter"));
+    // Another process holds the lock for a moment (util-linux flock(1)).
+    let lock = ctx.root.join("gales/pkg/.gport/lock");
+    let mut holder = Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "2"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    let out = ctx
+        .cmd(&["install", "waiter"])
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    holder.wait().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("waiting for the lock on") && err.contains("another gport is running"),
+        "{err}"
+    );
+    assert!(
+        start.elapsed() >= Duration::from_millis(1200),
+        "it did not wait"
+    );
+    assert!(ctx.root.join("usr/bin/waiter").exists());
+}
+
+#[test]
+fn shipped_config_goes_to_etc_examples_only() {
+    let ctx = lived_in();
+    fs::create_dir_all(ctx.root.join("etc")).unwrap();
+    fs::write(
+        ctx.root.join("etc/svc.conf"),
+        "the operator's live config\n",
+    )
+    .unwrap();
+    let build = format!(
+        "{BUILD_HELLO}mkdir -p \"$DESTDIR$PREFIX/etc\"\necho 'example=1' > \"$DESTDIR$PREFIX/etc/svc.conf\"\n"
+    );
+    write_port(
+        &ctx,
+        &PortSpec {
+            build: &build,
+            ..PortSpec::hello("svc")
+        },
+    );
+    ctx.ok(&["install", "svc"]);
+    assert_eq!(
+        fs::read_to_string(ctx.root.join("etc/svc.conf")).unwrap(),
+        "the operator's live config\n"
+    );
+    let example = ctx.root.join("etc/examples/svc.conf");
+    assert_eq!(
+        fs::read_link(&example).unwrap(),
+        Path::new("../../gales/pkg/svc/etc/svc.conf")
+    );
+    assert_eq!(fs::read_to_string(&example).unwrap(), "example=1\n");
+    let etc: Vec<_> = fs::read_dir(ctx.root.join("etc"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        etc.len(),
+        2,
+        "only svc.conf and examples/ under etc: {etc:?}"
+    );
+}
+
+#[test]
+fn fetches_from_mirrors_then_upstream() {
+    use std::process::{Command, Stdio};
+    let ctx = lived_in();
+    write_port(&ctx, &PortSpec::hello("mirrored"));
+    // Move the tarball out of the store into a directory served over HTTP
+    // by an independent server.
+    let served = ctx.tmp.path().join("served");
+    fs::create_dir_all(&served).unwrap();
+    fs::rename(
+        ctx.distfiles.join("mirrored-1.0.tar.gz"),
+        served.join("mirrored-1.0.tar.gz"),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(&served)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // An empty local mirror first, then the HTTP one: the second supplies it.
+    let empty = ctx.tmp.path().join("empty-mirror");
+    fs::create_dir_all(&empty).unwrap();
+    let out = ctx.run(&[
+        "--mirror",
+        empty.to_str().unwrap(),
+        "--mirror",
+        &url,
+        "install",
+        "mirrored",
+    ]);
+    server.kill().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "fetching mirrored-1.0.tar.gz from {url}/mirrored-1.0.tar.gz"
+        )),
+        "{err}"
+    );
+    assert!(
+        ctx.distfiles.join("mirrored-1.0.tar.gz").is_file(),
+        "the verified download is kept in the store"
+    );
+    let leftovers: Vec<_> = fs::read_dir(&ctx.distfiles)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary files left in the store: {leftovers:?}"
+    );
+    // A local-directory mirror with a corrupt copy: set aside, reported.
+    write_port(&ctx, &PortSpec::hello("fromdir"));
+    let good = fs::read(ctx.distfiles.join("fromdir-1.0.tar.gz")).unwrap();
+    fs::remove_file(ctx.distfiles.join("fromdir-1.0.tar.gz")).unwrap();
+    fs::write(empty.join("fromdir-1.0.tar.gz"), &good[..good.len() - 1]).unwrap();
+    let err = fails_cleanly(
+        &ctx,
+        &["--mirror", empty.to_str().unwrap(), "install", "fromdir"],
+        &["checksum mismatch", &format!("{} bytes", good.len() - 1)],
+    );
+    assert!(
+        err.contains(&empty.join("fromdir-1.0.tar.gz").display().to_string()),
+        "{err}"
+    );
+    fs::write(empty.join("fromdir-1.0.tar.gz"), &good).unwrap();
+    ctx.ok(&["--mirror", empty.to_str().unwrap(), "install", "fromdir"]);
+}
+
+#[test]
+fn settings_precedence_flag_env_file() {
+    let ctx = lived_in();
+    // The config file names a distfiles store that lacks the tarball; the
+    // flag (which Ctx passes) wins over it.
+    fs::create_dir_all(ctx.root.join("etc")).unwrap();
+    fs::write(
+        ctx.root.join("etc/gport.conf"),
+        "distfiles = \"/nonexistent/store\"\njobs = 1\n",
+    )
+    .unwrap();
+    write_port(&ctx, &PortSpec::hello("prec"));
+    ctx.ok(&["install", "prec"]);
+    // Without the flag, the environment wins over the file.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gport"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("GPORT_ROOT", &ctx.root)
+        .env("GPORT_TREE", &ctx.tree)
+        .env("GPORT_DISTFILES", &ctx.distfiles)
+        .args(["fetch", "prec"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And with neither, the file's store is used (and lacks it).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gport"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("GPORT_ROOT", &ctx.root)
+        .env("GPORT_TREE", &ctx.tree)
+        .args(["--dry-run", "fetch", "prec"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "prec-1.0.tar.gz: to fetch\n"
     );
 }
