@@ -11,6 +11,7 @@ command -v cc >/dev/null 2>&1 || need="$need build-essential"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 [ -e /usr/include/linux/version.h ] || need="$need linux-libc-dev"
+command -v pod2man >/dev/null 2>&1 || need="$need perl"
 if [ -n "$need" ]; then
 	echo "==> installing:$need"
 	export DEBIAN_FRONTEND=noninteractive
