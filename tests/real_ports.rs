@@ -101,17 +101,9 @@ fn gports_install_and_run() {
             "{p} missing from:\n{available}"
         );
     }
-    ctx.ok(&[
-        "install",
-        "lua",
-        "bzip2",
-        "xz",
-        "lz4",
-        "dash",
-        "expat",
-        "libarchive",
-        "byacc",
-    ]);
+    let mut args = vec!["install"];
+    args.extend(ports);
+    ctx.ok(&args);
 
     // Lua.
     let out = stdout(ctx.exec("lua", &["-e", "print(string.format('%d', 6*7), _VERSION)"]));
