@@ -161,19 +161,30 @@ pub fn dep_names(port: &Port) -> Vec<&str> {
     port.depends.iter().map(Name::as_str).collect()
 }
 
-/// Levenshtein distance; port names are short, so the quadratic table is fine.
+/// Edit distance counting a swap of neighbours as one edit (optimal string
+/// alignment), so `lau` is one step from `lua`. Port names are short; the
+/// quadratic table is fine.
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -235,6 +246,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(edit_distance("lau", "lua"), 1);
+        assert_eq!(edit_distance("bzip", "bzip2"), 1);
+        assert_eq!(edit_distance("xz", "lz4"), 2);
     }
 
     #[test]
