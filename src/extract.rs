@@ -10,6 +10,7 @@
 //! The archive is streamed; decompression runs on its own thread so that it
 //! overlaps with writing files, as `tar -xz` overlaps with its `gzip -d`.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -174,6 +175,7 @@ pub fn extract(archive: &Path, dest: &Path) -> Result<Stats> {
     // Directory modes and times are applied last: creating entries inside a
     // directory changes its mtime, and a read-only directory would block them.
     let mut dirs: Vec<(PathBuf, u32, u64)> = Vec::new();
+    let mut known_dirs = KnownDirs::default();
 
     for entry in ar.entries().map_err(read_err)? {
         let mut entry = entry.map_err(read_err)?;
@@ -192,33 +194,35 @@ pub fn extract(archive: &Path, dest: &Path) -> Result<Stats> {
         let mtime = entry.header().mtime().unwrap_or(0);
         let full = dest.join(&rel);
         let parent = rel.parent().unwrap_or(Path::new(""));
-        let prepare = |full: &Path| -> Result<()> {
-            create_dirs_nofollow(dest, parent).map_err(|e| refuse(&shown, e.to_string()))?;
-            match fs::symlink_metadata(full) {
-                Ok(m) if m.is_dir() => Err(refuse(
-                    &shown,
-                    "a directory of that name was already extracted".into(),
-                )),
-                Ok(_) => fs::remove_file(full).at("replace", full),
-                Err(_) => Ok(()),
-            }
+        if kind != EntryType::Directory {
+            known_dirs
+                .ensure(dest, parent)
+                .map_err(|e| refuse(&shown, e.to_string()))?;
+        }
+        let taken_by_dir = || {
+            refuse(
+                &shown,
+                "a directory of that name was already extracted".into(),
+            )
         };
         stats.entries += 1;
         stats.newest_mtime = stats.newest_mtime.max(mtime);
         match kind {
             EntryType::Directory => {
-                create_dirs_nofollow(dest, &rel).map_err(|e| refuse(&shown, e.to_string()))?;
+                known_dirs
+                    .ensure(dest, &rel)
+                    .map_err(|e| refuse(&shown, e.to_string()))?;
                 dirs.push((full, mode | 0o700, mtime));
             }
             EntryType::Regular | EntryType::Continuous => {
-                prepare(&full)?;
-                let mut f = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .custom_flags(libc_nofollow())
-                    .open(&full)
-                    .at("create", &full)?;
+                let mut f = create_fresh(&full, taken_by_dir, || {
+                    OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .custom_flags(libc_nofollow())
+                        .open(&full)
+                })?;
                 stats.bytes += io::copy(&mut entry, &mut f).map_err(read_err)?;
                 f.set_permissions(fs::Permissions::from_mode(mode))
                     .at("set mode of", &full)?;
@@ -236,8 +240,9 @@ pub fn extract(archive: &Path, dest: &Path) -> Result<Stats> {
                         format!("symlink to '{}' leaves the source tree", target.display()),
                     ));
                 }
-                prepare(&full)?;
-                std::os::unix::fs::symlink(&target, &full).at("create symlink", &full)?;
+                create_fresh(&full, taken_by_dir, || {
+                    std::os::unix::fs::symlink(&target, &full)
+                })?;
                 let t = TimeSpec::new(mtime as i64, 0);
                 let _ = utimensat(
                     nix::fcntl::AT_FDCWD,
@@ -267,8 +272,9 @@ pub fn extract(archive: &Path, dest: &Path) -> Result<Stats> {
                         ),
                     ));
                 }
-                prepare(&full)?;
-                fs::hard_link(dest.join(&target_rel), &full).at("create hardlink", &full)?;
+                create_fresh(&full, taken_by_dir, || {
+                    fs::hard_link(dest.join(&target_rel), &full)
+                })?;
             }
             EntryType::Char | EntryType::Block => return Err(refuse(&shown, "device node".into())),
             EntryType::Fifo => return Err(refuse(&shown, "fifo".into())),
@@ -289,6 +295,45 @@ pub fn extract(archive: &Path, dest: &Path) -> Result<Stats> {
     Ok(stats)
 }
 
+/// Directories this extraction has created or checked. No entry may replace
+/// a directory, so once a path is known to be a real directory it stays one,
+/// and each is checked once instead of once per entry beneath it.
+#[derive(Default)]
+struct KnownDirs(HashSet<PathBuf>);
+
+impl KnownDirs {
+    fn ensure(&mut self, dest: &Path, rel: &Path) -> Result<()> {
+        if rel.as_os_str().is_empty() || self.0.contains(rel) {
+            return Ok(());
+        }
+        create_dirs_nofollow(dest, rel)?;
+        for dir in rel.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+            self.0.insert(dir.to_path_buf());
+        }
+        Ok(())
+    }
+}
+
+/// Run `create` for `full`. If an earlier entry holds the name (archives may
+/// repeat a path; the last one wins), remove it and try again, unless it is
+/// a directory, which is never replaced.
+fn create_fresh<T>(
+    full: &Path,
+    taken_by_dir: impl Fn() -> Error,
+    create: impl Fn() -> io::Result<T>,
+) -> Result<T> {
+    match create() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            if fs::symlink_metadata(full).at("inspect", full)?.is_dir() {
+                return Err(taken_by_dir());
+            }
+            fs::remove_file(full).at("replace", full)?;
+            create().at("create", full)
+        }
+        r => r.at("create", full),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +346,44 @@ mod tests {
         );
         assert!(safe_relative(Path::new("a/../../b")).is_err());
         assert!(safe_relative(Path::new("/etc/passwd")).is_err());
+    }
+
+    fn tar_of(entries: &[(&str, EntryType, &[u8])]) -> tempfile::NamedTempFile {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, kind, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_path(name).unwrap();
+            h.set_entry_type(*kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+        let f = tempfile::NamedTempFile::new().unwrap();
+        fs::write(f.path(), b.into_inner().unwrap()).unwrap();
+        f
+    }
+
+    #[test]
+    fn repeated_path_last_wins_but_never_over_a_directory() {
+        let dest = tempfile::tempdir().unwrap();
+        let t = tar_of(&[
+            ("a/f", EntryType::Regular, b"one"),
+            ("a/f", EntryType::Regular, b"two"),
+            ("a/l", EntryType::Regular, b"x"),
+        ]);
+        let stats = extract(t.path(), dest.path()).unwrap();
+        assert_eq!(stats.entries, 3);
+        assert_eq!(fs::read(dest.path().join("a/f")).unwrap(), b"two");
+        let t = tar_of(&[
+            ("a/d/", EntryType::Directory, b""),
+            ("a/d", EntryType::Regular, b"x"),
+        ]);
+        let err = extract(t.path(), tempfile::tempdir().unwrap().path()).unwrap_err();
+        assert!(
+            err.to_string().contains("a directory of that name"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -221,6 +221,7 @@ for e in "${EXTS[@]}"; do
         -n tar "tar -xf $STORE/$SRC_NAME.tar.$e -C $TOUT"
 done
 rm -rf "$GWORK" "$TOUT"
+rmdir "$XDIR" 2>/dev/null || true
 
 # --- 3. peak RSS: fetch from an HTTP mirror + verify + extract ---------------
 MIRROR=$WORK/mirror
