@@ -172,6 +172,22 @@ pub enum Error {
     #[error("package '{name}' is not installed")]
     NotInstalled { name: String },
 
+    #[error("{name} has no installed build {version} (installed: {})", if installed.is_empty() { "none".to_string() } else { installed.join(", ") })]
+    NoSuchBuild {
+        name: String,
+        version: String,
+        installed: Vec<String>,
+    },
+
+    #[error("cannot roll back {name}: {why}")]
+    NoRollback { name: String, why: String },
+
+    #[error("{name} is a runtime dependency of {}", by.join(", "))]
+    Required { name: String, by: Vec<String> },
+
+    #[error("{count} problem{} found", if *count == 1 { "" } else { "s" })]
+    Inconsistent { count: usize },
+
     #[error("{}: not owned by any package", path.display())]
     NotOwned { path: PathBuf },
 
@@ -219,6 +235,10 @@ impl Error {
                 Some("break the cycle in the ports' `depends` lists".into())
             }
             Error::NotInstalled { .. } => Some("`gport list` shows installed packages".into()),
+            Error::NoSuchBuild { name, .. } => Some(format!("`gport install {name}` builds the tree's version; `gport list` shows what is installed")),
+            Error::NoRollback { .. } => Some("`gport history` shows what the journal remembers; `gport switch NAME VERSION` activates any installed build".into()),
+            Error::Required { .. } => Some("remove the dependents first, or pass --force".into()),
+            Error::Inconsistent { .. } => Some("`gport check --repair` fixes what gport created; modified files need a reinstall of their package".into()),
             _ => None,
         }
     }

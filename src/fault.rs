@@ -27,14 +27,25 @@ mod imp {
     pub fn point(name: &str) {
         let n = REACHED.fetch_add(1, Ordering::SeqCst) + 1;
         if let Ok(path) = std::env::var("GPORT_FAULT_TRACE") {
-            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
                 let _ = writeln!(f, "{n}\t{name}");
             }
         }
-        if let Some(ms) = std::env::var("GPORT_FAULT_SLEEP_MS").ok().and_then(|v| v.parse().ok()) {
+        if let Some(ms) = std::env::var("GPORT_FAULT_SLEEP_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
             std::thread::sleep(std::time::Duration::from_millis(ms));
         }
-        if std::env::var("GPORT_FAULT").ok().and_then(|v| v.parse::<usize>().ok()) == Some(n) {
+        if std::env::var("GPORT_FAULT")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            == Some(n)
+        {
             let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
         }
     }

@@ -37,7 +37,7 @@ pub enum End {
     Committed,
     /// Killed or failed before its end; `check` reports it.
     Interrupted,
-    /// Interrupted, then closed by `check --repair`.
+    /// Ended by an error part-way, or closed by `check --repair` after a kill.
     Aborted,
 }
 
@@ -67,7 +67,9 @@ pub fn read(root: &Path) -> Result<Vec<Transaction>> {
     let opt = |s: &str| (s != "-").then(|| s.to_string());
     for line in text.lines() {
         let f: Vec<&str> = line.split('\t').collect();
-        let Some(id) = f.get(1).and_then(|v| v.parse::<u64>().ok()) else { continue };
+        let Some(id) = f.get(1).and_then(|v| v.parse::<u64>().ok()) else {
+            continue;
+        };
         let tx = txs.iter_mut().rev().find(|t| t.id == id);
         match (f[0], f.len(), tx) {
             ("begin", 5, None) => txs.push(Transaction {
@@ -78,7 +80,11 @@ pub fn read(root: &Path) -> Result<Vec<Transaction>> {
                 switches: Vec::new(),
                 end: End::Interrupted,
             }),
-            ("switch", 5, Some(tx)) => tx.switches.push(Switch { name: f[2].into(), from: opt(f[3]), to: opt(f[4]) }),
+            ("switch", 5, Some(tx)) => tx.switches.push(Switch {
+                name: f[2].into(),
+                from: opt(f[3]),
+                to: opt(f[4]),
+            }),
             ("commit", 2, Some(tx)) => tx.end = End::Committed,
             ("abort", 2, Some(tx)) => tx.end = End::Aborted,
             _ => {}
@@ -101,11 +107,17 @@ impl Tx {
         let p = path(root);
         let id = read(root)?.last().map_or(1, |t| t.id + 1);
         let existed = p.exists();
-        let file = OpenOptions::new().create(true).append(true).open(&p).at("open the journal", &p)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+            .at("open the journal", &p)?;
         if !existed {
             fsync_dir(crate::atomic::parent(&p))?;
         }
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let undo = undo_of.map_or("-".to_string(), |u| u.to_string());
         let command = command.replace(['\t', '\n'], " ");
         let mut tx = Tx { file, path: p, id };
@@ -117,7 +129,13 @@ impl Tx {
     /// Record a pointer change that has just been made durable.
     pub fn switched(&mut self, s: &Switch) -> Result<()> {
         let d = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-        let line = format!("switch\t{}\t{}\t{}\t{}", self.id, s.name, d(&s.from), d(&s.to));
+        let line = format!(
+            "switch\t{}\t{}\t{}\t{}",
+            self.id,
+            s.name,
+            d(&s.from),
+            d(&s.to)
+        );
         self.append(&line)?;
         fault::point("journal:switched");
         Ok(())
@@ -128,8 +146,16 @@ impl Tx {
         self.append(&line)
     }
 
+    /// End a transaction that failed part-way (what it did stays recorded).
+    pub fn abort(mut self) -> Result<()> {
+        let line = format!("abort\t{}", self.id);
+        self.append(&line)
+    }
+
     fn append(&mut self, line: &str) -> Result<()> {
-        self.file.write_all(format!("{line}\n").as_bytes()).at("append to", &self.path)?;
+        self.file
+            .write_all(format!("{line}\n").as_bytes())
+            .at("append to", &self.path)?;
         self.file.sync_data().at("sync", &self.path)
     }
 }
@@ -138,8 +164,12 @@ impl Tx {
 /// consistent), so it is no longer reported.
 pub fn abort(root: &Path, id: u64) -> Result<()> {
     let p = path(root);
-    let mut f = OpenOptions::new().append(true).open(&p).at("open the journal", &p)?;
-    f.write_all(format!("abort\t{id}\n").as_bytes()).at("append to", &p)?;
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(&p)
+        .at("open the journal", &p)?;
+    f.write_all(format!("abort\t{id}\n").as_bytes())
+        .at("append to", &p)?;
     f.sync_data().at("sync", &p)
 }
 
@@ -156,7 +186,12 @@ pub fn format_time(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -168,17 +203,28 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         fs::create_dir_all(root.path().join(STATE_DIR)).unwrap();
         let mut tx = Tx::begin(root.path(), "install lua", None).unwrap();
-        tx.switched(&Switch { name: "lua".into(), from: None, to: Some("lua-5.4.4".into()) }).unwrap();
+        tx.switched(&Switch {
+            name: "lua".into(),
+            from: None,
+            to: Some("lua-5.4.4".into()),
+        })
+        .unwrap();
         tx.commit().unwrap();
         let tx = Tx::begin(root.path(), "rollback", Some(1)).unwrap();
         drop(tx);
-        let mut f = OpenOptions::new().append(true).open(path(root.path())).unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(path(root.path()))
+            .unwrap();
         f.write_all(b"swit").unwrap();
         let txs = read(root.path()).unwrap();
         assert_eq!(txs.len(), 2);
         assert_eq!(txs[0].end, End::Committed);
         assert_eq!(txs[0].switches[0].to.as_deref(), Some("lua-5.4.4"));
-        assert_eq!((txs[1].id, txs[1].undo_of, txs[1].end), (2, Some(1), End::Interrupted));
+        assert_eq!(
+            (txs[1].id, txs[1].undo_of, txs[1].end),
+            (2, Some(1), End::Interrupted)
+        );
     }
 
     #[test]

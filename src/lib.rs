@@ -24,6 +24,7 @@ pub mod patch;
 pub mod paths;
 pub mod port;
 pub mod store;
+pub mod switch;
 pub mod tree;
-pub mod version;
 pub mod ui;
+pub mod version;

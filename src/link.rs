@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use crate::error::{Conflict, Error, IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::paths::check_rel_path;
 use crate::store::STORE_DIR;
 
@@ -151,19 +151,39 @@ pub fn link_target(link: &Path, name: &str, rel: &Path) -> PathBuf {
     t
 }
 
+/// The symlink text for a link pinned to build `id` (not through the
+/// pointer), used while a switch is in progress.
+pub fn pinned_target(link: &Path, id: &str, rel: &Path) -> PathBuf {
+    link_target(link, id, rel)
+}
+
 /// What is at a link path now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkState {
     Absent,
-    /// A symlink into the store through package `NAME`'s pointer; `target`
-    /// is its text.
+    /// A symlink into the store that resolves, belonging to package `name`:
+    /// through its pointer (`pinned` None), or straight into one of its
+    /// builds (`pinned` Some(ID), the state a switch holds a link in around
+    /// the pointer flip). `rel` is the package path it reaches.
     Package {
         name: String,
+        pinned: Option<String>,
+        rel: PathBuf,
+        target: PathBuf,
+    },
+    /// A symlink into the store that no longer resolves: debris of an
+    /// interrupted operation, gport's to replace or remove.
+    Dangling {
         target: PathBuf,
     },
     /// Anything else: a file, a directory, a foreign symlink, or a path whose
     /// parent is not a plain directory. The string says what.
     Foreign(String),
+}
+
+/// The package name of a build id `NAME-VERSION` (versions hold no `-`).
+pub fn name_of_id(id: &str) -> &str {
+    id.rsplit_once('-').map_or(id, |(n, _)| n)
 }
 
 /// Resolve a symlink's text lexically against the root-relative directory
@@ -235,106 +255,40 @@ pub fn inspect(root: &Path, link: &Path) -> Result<LinkState> {
     }
     let target = fs::read_link(&full).at("read link", &full)?;
     let dir = link.parent().unwrap_or(Path::new(""));
-    match resolve_lexically(dir, &target)
+    let Some((first, rel)) = resolve_lexically(dir, &target)
         .as_deref()
         .and_then(store_component)
-    {
-        // Pointing into the store is the proof that gport made it: nothing
-        // else creates links into gales/pkg. The pointer itself may be absent
-        // (an install interrupted before its flip), and the link is still ours.
-        Some((name, _)) if !name.starts_with('.') => Ok(LinkState::Package { name, target }),
-        _ => Ok(LinkState::Foreign(format!(
+    else {
+        return Ok(LinkState::Foreign(format!(
             "a symlink to {} gport did not create",
             target.display()
-        ))),
+        )));
+    };
+    // Pointing into the store is the proof that gport made it: nothing else
+    // creates links into gales/pkg.
+    if first.starts_with('.') || fs::metadata(&full).is_err() {
+        return Ok(LinkState::Dangling { target });
     }
-}
-
-/// One link to create or replace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkOp {
-    pub path: PathBuf,
-    pub target: PathBuf,
-}
-
-/// The link changes that activate one package version.
-#[derive(Debug, Clone, Default)]
-pub struct LinkPlan {
-    /// Created (or retargeted) before the pointer flips.
-    pub create: Vec<LinkOp>,
-    /// Already correct; they switch with the pointer.
-    pub keep: Vec<PathBuf>,
-    /// The old version's links the new one does not have; removed after the flip.
-    pub remove: Vec<PathBuf>,
-}
-
-/// Plan the links for activating package `name` whose new version has the
-/// package paths `new_paths`, replacing a version with `old_paths` (empty on
-/// first install). Conflicts are collected, not stopped at, so the operator
-/// sees them all at once; any conflict makes the whole plan an error.
-pub fn plan(
-    root: &Path,
-    name: &str,
-    package_id: &str,
-    new_links: &BTreeMap<PathBuf, PathBuf>,
-    old_links: &BTreeMap<PathBuf, PathBuf>,
-) -> Result<LinkPlan> {
-    let mut plan = LinkPlan::default();
-    let mut conflicts = Vec::new();
-    for (link, rel) in new_links {
-        let target = link_target(link, name, rel);
-        match inspect(root, link)? {
-            LinkState::Absent => plan.create.push(LinkOp {
-                path: link.clone(),
-                target,
-            }),
-            LinkState::Package {
-                name: owner,
-                target: current,
-            } if owner == name => {
-                if current == target {
-                    plan.keep.push(link.clone());
-                } else {
-                    plan.create.push(LinkOp {
-                        path: link.clone(),
-                        target,
-                    });
-                }
-            }
-            LinkState::Package { name: owner, .. } => conflicts.push(Conflict {
-                path: link.clone(),
-                wanted_by: package_id.to_string(),
-                held_by: format!("package {}", owner_id(root, &owner)),
-            }),
-            LinkState::Foreign(what) => conflicts.push(Conflict {
-                path: link.clone(),
-                wanted_by: package_id.to_string(),
-                held_by: what,
-            }),
+    let via = root.join(STORE_DIR).join(&first);
+    let pinned = !fs::symlink_metadata(&via)
+        .at("inspect", &via)?
+        .file_type()
+        .is_symlink();
+    Ok(if pinned {
+        LinkState::Package {
+            name: name_of_id(&first).to_string(),
+            pinned: Some(first),
+            rel,
+            target,
         }
-    }
-    if !conflicts.is_empty() {
-        return Err(Error::Conflicts { conflicts });
-    }
-    for link in old_links.keys() {
-        if new_links.contains_key(link) {
-            continue;
+    } else {
+        LinkState::Package {
+            name: first,
+            pinned: None,
+            rel,
+            target,
         }
-        if let LinkState::Package { name: owner, .. } = inspect(root, link)? {
-            if owner == name {
-                plan.remove.push(link.clone());
-            }
-        }
-    }
-    Ok(plan)
-}
-
-/// `NAME-VERSION` of the active version of package `name`, or just the name.
-fn owner_id(root: &Path, name: &str) -> String {
-    fs::read_link(root.join(STORE_DIR).join(name))
-        .ok()
-        .and_then(|t| t.to_str().map(String::from))
-        .unwrap_or_else(|| name.to_string())
+    })
 }
 
 /// The links a package version wants: link path -> package path.
@@ -396,37 +350,4 @@ mod tests {
             None
         );
     }
-}
-
-/// Carry out a link plan and flip package `name`'s pointer to `id`:
-/// new links first (they dangle harmlessly until the flip if the package was
-/// not active), then the pointer by one rename, then the old version's
-/// leftover links. Each step is durable before the next begins.
-pub fn apply(root: &Path, name: &str, id: &str, plan: &LinkPlan) -> Result<()> {
-    use crate::atomic::{create_dirs_nofollow, fsync_dir, replace_symlink};
-    use std::collections::BTreeSet;
-
-    let mut dirs = BTreeSet::new();
-    for op in &plan.create {
-        let parent = op.path.parent().unwrap_or(Path::new(""));
-        create_dirs_nofollow(root, parent)?;
-        replace_symlink(&op.target, &root.join(&op.path))?;
-        dirs.insert(root.join(parent));
-    }
-    for d in &dirs {
-        fsync_dir(d)?;
-    }
-    let store = root.join(STORE_DIR);
-    replace_symlink(Path::new(id), &store.join(name))?;
-    fsync_dir(&store)?;
-    let mut dirs = BTreeSet::new();
-    for link in &plan.remove {
-        let full = root.join(link);
-        fs::remove_file(&full).at("remove link", &full)?;
-        dirs.insert(crate::atomic::parent(&full).to_path_buf());
-    }
-    for d in &dirs {
-        fsync_dir(d)?;
-    }
-    Ok(())
 }

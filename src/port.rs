@@ -193,6 +193,8 @@ struct PortFile {
     license: String,
     #[serde(default)]
     depends: Vec<Spanned<Name>>,
+    #[serde(default, rename = "runtime-depends")]
+    runtime_depends: Vec<Spanned<Name>>,
     #[serde(rename = "source")]
     sources: Spanned<Vec<Source>>,
     #[serde(default, rename = "patch")]
@@ -216,7 +218,11 @@ pub struct Port {
     pub summary: String,
     pub homepage: String,
     pub license: String,
+    /// Built and installed first; their prefixes are passed to the build.
     pub depends: Vec<Name>,
+    /// Installed alongside and needed at run time: `remove` refuses to take
+    /// one away from an active dependent.
+    pub runtime_depends: Vec<Name>,
     pub sources: Vec<Source>,
     pub patches: Vec<PatchRef>,
     pub overlays: Vec<RelPath>,
@@ -287,7 +293,7 @@ impl Port {
                 ));
             }
         }
-        for dep in &pf.depends {
+        for dep in pf.depends.iter().chain(&pf.runtime_depends) {
             if dep.get_ref() == pf.name.get_ref() {
                 return Err(at(dep.span(), "a port cannot depend on itself".into()));
             }
@@ -332,6 +338,11 @@ impl Port {
             homepage: pf.homepage,
             license: pf.license,
             depends: pf.depends.into_iter().map(Spanned::into_inner).collect(),
+            runtime_depends: pf
+                .runtime_depends
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
             sources: pf.sources.into_inner(),
             patches: pf.patches,
             overlays: pf.overlays.into_iter().map(Spanned::into_inner).collect(),

@@ -34,6 +34,9 @@ pub const META_DIR: &str = ".gport";
 /// Prefix of in-progress installs inside the store; anything with it found
 /// while holding the lock is debris of an interrupted run.
 pub const STAGING_PREFIX: &str = ".installing-";
+/// Prefix of builds being deleted: renamed out of sight first, so a kill
+/// mid-delete never leaves a half-deleted build under its real name.
+pub const REMOVING_PREFIX: &str = ".removing-";
 
 /// One installed build.
 #[derive(Debug, Clone)]
@@ -145,6 +148,19 @@ impl Store {
         Ok(())
     }
 
+    /// Delete an installed, inactive build: renamed to a hidden name in one
+    /// step (durably), then removed at leisure.
+    pub fn delete_build(&self, id: &str) -> Result<()> {
+        let from = self.package_dir(id);
+        let hidden = self
+            .dir()
+            .join(format!("{REMOVING_PREFIX}{id}-{}", std::process::id()));
+        fs::rename(&from, &hidden).at("move aside", &from)?;
+        fsync_dir(&self.dir())?;
+        crate::fault::point("store:moved-aside");
+        remove_tree(&hidden)
+    }
+
     /// Copy a build's staged prefix into a hidden directory of the store,
     /// refusing what a package may not contain, and write its metadata.
     /// Nothing is visible under the final name until [`Staged::commit`].
@@ -191,6 +207,7 @@ impl Staged {
         let path = tmp.keep();
         let result = (|| {
             make_read_only(&path)?;
+            crate::fault::point("store:staged");
             // One syncfs flushes every file of the tree; cheaper than an
             // fsync per file and just as durable before the rename.
             let dir = File::open(&path).at("open", &path)?;
@@ -204,6 +221,7 @@ impl Staged {
             }
             fs::rename(&path, &dest).at("rename into place", &dest)?;
             fsync_dir(&self.store)?;
+            crate::fault::point("store:committed");
             Ok(dest)
         })();
         if result.is_err() {

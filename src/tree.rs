@@ -134,7 +134,7 @@ impl Tree {
                 };
                 self.marks.insert(name.to_string(), Mark::Visiting);
                 self.stack.push(name.to_string());
-                for dep in &port.depends {
+                for dep in port.depends.iter().chain(&port.runtime_depends) {
                     self.visit(dep.as_str(), Some(name))?;
                 }
                 self.stack.pop();

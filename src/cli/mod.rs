@@ -9,14 +9,21 @@ use clap::{Parser, Subcommand};
 use crate::config::{Overrides, Settings};
 use crate::error::Result;
 
+mod check;
 mod deps;
 mod extract;
 mod fetch;
 mod files;
+mod gc;
+mod history;
 mod info;
 mod install;
 mod list;
 mod owner;
+mod remove;
+mod rollback;
+mod switch;
+mod upgrade;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,6 +85,20 @@ pub struct Global {
 pub enum Command {
     /// Fetch, build, install and activate ports (dependencies first)
     Install(install::Args),
+    /// Build and switch to the tree's newer versions, dependencies first
+    Upgrade(upgrade::Args),
+    /// Activate an installed build of a package
+    Switch(switch::Args),
+    /// Return a package to its previous build, or undo the last transaction
+    Rollback(rollback::Args),
+    /// Deactivate packages and delete all their builds
+    Remove(remove::Args),
+    /// Delete inactive builds
+    Gc(gc::Args),
+    /// List the transactions in the journal
+    History(history::Args),
+    /// Compare links and builds with what they should be; optionally repair
+    Check(check::Args),
     /// List installed packages, or the ports of the tree
     List(list::Args),
     /// Show a port and which of its builds are installed
@@ -115,6 +136,13 @@ pub fn run(cli: Cli) -> Result<()> {
     let settings = cli.global.settings()?;
     match cli.command {
         Command::Install(a) => install::run(a, &settings),
+        Command::Upgrade(a) => upgrade::run(a, &settings),
+        Command::Switch(a) => switch::run(a, &settings),
+        Command::Rollback(a) => rollback::run(a, &settings),
+        Command::Remove(a) => remove::run(a, &settings),
+        Command::Gc(a) => gc::run(a, &settings),
+        Command::History(a) => history::run(a, &settings),
+        Command::Check(a) => check::run(a, &settings),
         Command::List(a) => list::run(a, &settings),
         Command::Info(a) => info::run(a, &settings),
         Command::Deps(a) => deps::run(a, &settings),

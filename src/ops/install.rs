@@ -1,25 +1,25 @@
 //! `gport install`: plan, then for each port (dependencies first) fetch,
-//! build, stage into the store, and activate.
+//! build, stage into the store, and switch to it.
 //!
 //! Each package is its own atomic step: a failure leaves the root exactly as
 //! the previous step left it (dependencies installed before the failing port
 //! stay installed and active — they are complete packages in their own
-//! right).
+//! right). The whole run is one journal transaction, so `gport rollback`
+//! undoes it as a whole.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
 
 use crate::build::{self, Dep, WorkDir};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::fetch::Fetcher;
-use crate::link::{self, LinkSet};
-use crate::lock::Lock;
+use crate::ops::Mutation;
 use crate::port::Port;
-use crate::store::{Store, check_destdir};
+use crate::store::{STORE_DIR, Staged, Store, check_destdir};
+use crate::switch::{self, Plan};
 use crate::tree::Tree;
 use crate::ui;
+use crate::version;
 
 /// What will happen to one port.
 #[derive(Debug)]
@@ -48,12 +48,14 @@ impl fmt::Display for Step {
         };
         match self {
             Step::UpToDate { id } => write!(f, "{id}: already installed and active"),
-            Step::Activate { port, replaces } => write!(
-                f,
-                "{}: activate the installed build{}",
-                port.package_id(),
-                replacing(replaces)
-            ),
+            Step::Activate { port, replaces } => {
+                write!(
+                    f,
+                    "{}: activate the installed build{}",
+                    port.package_id(),
+                    replacing(replaces)
+                )
+            }
             Step::Build {
                 port,
                 fetch,
@@ -74,8 +76,7 @@ impl fmt::Display for Step {
                 }
                 write!(
                     f,
-                    ", install to /{}/{}, link{}",
-                    crate::store::STORE_DIR,
+                    ", install to /{STORE_DIR}/{}, link{}",
                     port.package_id(),
                     replacing(replaces)
                 )
@@ -84,16 +85,21 @@ impl fmt::Display for Step {
     }
 }
 
-/// The plan: pure data, printed by `--dry-run`.
-pub fn plan(
-    settings: &Settings,
-    tree: &Tree,
-    store: &Store,
-    names: &[String],
-) -> Result<Vec<Step>> {
+impl Step {
+    pub fn port(&self) -> Option<&Port> {
+        match self {
+            Step::UpToDate { .. } => None,
+            Step::Activate { port, .. } | Step::Build { port, .. } => Some(port),
+        }
+    }
+}
+
+/// The plan for bringing `ports` (already in dependency order) to the
+/// tree's builds: pure data, printed by `--dry-run`.
+pub fn plan(settings: &Settings, store: &Store, ports: Vec<Port>) -> Result<Vec<Step>> {
     let fetcher = Fetcher::new(settings);
     let mut steps = Vec::new();
-    for port in tree.resolve(names)? {
+    for port in ports {
         let id = port.package_id();
         let active = store.active(port.name.as_str())?;
         let replaces = active.clone().filter(|a| *a != id);
@@ -120,31 +126,91 @@ pub fn plan(
 
 pub fn install(settings: &Settings, names: &[String]) -> Result<()> {
     let tree = Tree::open(&settings.tree)?;
+    // Resolve before locking: an unknown name or a bad port fails fast,
+    // without touching the root.
+    let ports = tree.resolve(names)?;
+    run(settings, &format!("install {}", names.join(" ")), ports)
+}
+
+/// `gport upgrade [NAME...]`: every active package (or the named ones) whose
+/// tree build is newer, dependencies first. A tree build older than the
+/// active one is never "upgraded" to.
+pub fn upgrade(settings: &Settings, names: &[String]) -> Result<()> {
+    let tree = Tree::open(&settings.tree)?;
     let store = Store::new(&settings.root);
+    let mut wanted = Vec::new();
+    for inst in store.installed()?.into_iter().filter(|i| i.active) {
+        let name = inst.port.name.to_string();
+        if !names.is_empty() && !names.contains(&name) {
+            continue;
+        }
+        match tree.load(&name) {
+            Ok(p)
+                if version::compare_full(&p.full_version(), &inst.port.full_version()).is_gt() =>
+            {
+                wanted.push(name)
+            }
+            Ok(_) => {}
+            Err(Error::UnknownPort { .. }) => {
+                ui::detail(settings, &format!("{name}: no longer in the tree"))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    for n in names {
+        if store.active(n)?.is_none() {
+            return Err(Error::NotInstalled { name: n.clone() });
+        }
+    }
+    if wanted.is_empty() {
+        ui::status(settings, "everything is up to date");
+        return Ok(());
+    }
+    // Dependencies come along; one already active at the tree's build or a
+    // newer one stays as it is.
+    let mut ports = tree.resolve(&wanted)?;
+    ports.retain(|p| match store.active(p.name.as_str()).ok().flatten() {
+        Some(active) => version::compare_full(&p.full_version(), active_version(&active)).is_gt(),
+        None => true,
+    });
+    run(
+        settings,
+        &format!("upgrade {}", names.join(" "))
+            .trim_end()
+            .to_string(),
+        ports,
+    )
+}
+
+fn active_version(id: &str) -> &str {
+    id.rsplit_once('-').map_or("", |(_, v)| v)
+}
+
+fn run(settings: &Settings, command: &str, ports: Vec<Port>) -> Result<()> {
     if settings.dry_run {
-        for step in plan(settings, &tree, &store, names)? {
+        for step in plan(settings, &Store::new(&settings.root), ports)? {
             println!("{step}");
         }
         return Ok(());
     }
-    // Resolve before locking: an unknown name or a bad port fails fast,
-    // without touching the root.
-    tree.resolve(names)?;
-    let _lock = Lock::acquire(&settings.root, |m| ui::status(settings, m))?;
-    store.clean_debris()?;
-    for step in plan(settings, &tree, &store, names)? {
-        match step {
-            Step::UpToDate { id } => {
-                ui::status(settings, &format!("{id} is already installed and active"))
+    let mut m = Mutation::begin(settings, command)?;
+    let result = (|| {
+        for step in plan(settings, &m.store, ports)? {
+            match step {
+                Step::UpToDate { id } => {
+                    ui::status(settings, &format!("{id} is already installed and active"))
+                }
+                Step::Activate { port, .. } => activate(&mut m, &port, None)?,
+                Step::Build { port, .. } => build_and_install(&mut m, &port)?,
             }
-            Step::Activate { port, .. } => activate(settings, &store, &port, None)?,
-            Step::Build { port, .. } => build_and_install(settings, &store, &port)?,
         }
-    }
-    Ok(())
+        Ok(())
+    })();
+    m.finish(result)
 }
 
-fn build_and_install(settings: &Settings, store: &Store, port: &Port) -> Result<()> {
+fn build_and_install(m: &mut Mutation, port: &Port) -> Result<()> {
+    let settings = m.settings;
     let id = port.package_id();
     let fetcher = Fetcher::new(settings);
     let mut distfiles = Vec::new();
@@ -154,13 +220,13 @@ fn build_and_install(settings: &Settings, store: &Store, port: &Port) -> Result<
     ui::status(settings, &format!("building {id}"));
     let work = WorkDir::create(settings, port)?;
     let (srcdir, epoch) = build::prepare_source(port, &work, &distfiles)?;
-    let deps = dependencies(store, port)?;
+    let deps = dependencies(&m.store, port)?;
     let env = build::environment(settings, port, &work, &srcdir, &deps, epoch);
     build::run_script(port, &work, &srcdir, &env)?;
     let staged_prefix = check_destdir(&id, &work.dest, &build::prefix(port))?;
     ui::status(settings, &format!("installing {id}"));
-    let staged = store.stage(port, &staged_prefix, &work.log)?;
-    activate(settings, store, port, Some(staged))?;
+    let staged = m.store.stage(port, &staged_prefix, &work.log)?;
+    activate(m, port, Some(staged))?;
     work.remove()
 }
 
@@ -182,44 +248,29 @@ fn dependencies(store: &Store, port: &Port) -> Result<Vec<Dep>> {
         .collect()
 }
 
-/// Plan links (conflicts stop everything here, before any change), commit a
-/// freshly staged build if there is one, then switch links and pointer.
-fn activate(
-    settings: &Settings,
-    store: &Store,
-    port: &Port,
-    staged: Option<crate::store::Staged>,
-) -> Result<()> {
-    let name = port.name.as_str();
+/// Plan the switch (conflicts stop everything here, before any change),
+/// commit a freshly staged build if there is one, then switch.
+fn activate(m: &mut Mutation, port: &Port, staged: Option<Staged>) -> Result<()> {
     let id = port.package_id();
-    let new_manifest = match &staged {
-        Some(s) => s.manifest.clone(),
-        None => store.manifest(&id)?,
+    let links = match &staged {
+        Some(s) => switch::links_of(m.settings, port, &s.manifest)?,
+        None => switch::links_of_installed(m.settings, &m.store, &id)?,
     };
-    let new_links = links_of(settings, port, new_manifest.linkable())?;
-    let old_links = match store.active(name)? {
-        Some(old) if old != id && store.is_installed(&old) => {
-            let old_port = store.port_of(&old)?;
-            links_of(settings, &old_port, store.manifest(&old)?.linkable())?
-        }
-        _ => BTreeMap::new(),
-    };
-    let plan = link::plan(store.root(), name, &id, &new_links, &old_links)?;
+    let plan = Plan::new(
+        m.settings,
+        &m.store,
+        port.name.as_str(),
+        Some((&id, &links)),
+    )?;
     if let Some(staged) = staged {
         staged.commit()?;
     }
-    link::apply(store.root(), name, &id, &plan)?;
-    let n = new_links.len();
-    let plural = if n == 1 { "" } else { "s" };
-    ui::status(settings, &format!("{id} is active ({n} link{plural})"));
+    let root = m.settings.root.clone();
+    plan.apply(&root, Some(m.tx()?))?;
+    let n = links.len();
+    ui::status(
+        m.settings,
+        &format!("{id} is active ({n} link{})", if n == 1 { "" } else { "s" }),
+    );
     Ok(())
-}
-
-fn links_of<'a>(
-    settings: &Settings,
-    port: &Port,
-    paths: impl Iterator<Item = &'a std::path::Path>,
-) -> Result<BTreeMap<PathBuf, PathBuf>> {
-    let set = LinkSet::new(&settings.links, &port.links.extra, &port.links.exclude)?;
-    Ok(link::wanted_links(&set, paths))
 }

@@ -157,7 +157,7 @@ pub fn files(settings: &Settings, name: &str) -> Result<Vec<FileRow>> {
     Ok(rows)
 }
 
-/// `gport owner PATH`: which package a path belongs to, read from the link
+/// `gport owner PATH`: which build a path belongs to, read from the link
 /// (or from the path itself when it lies inside the store).
 pub fn owner(settings: &Settings, path: &Path) -> Result<String> {
     let rel: PathBuf = path
@@ -168,26 +168,19 @@ pub fn owner(settings: &Settings, path: &Path) -> Result<String> {
     let not_owned = || Error::NotOwned {
         path: path.to_path_buf(),
     };
-    let (name_or_id, rest) = match link::store_component(&rel) {
+    let (via, rest) = match link::store_component(&rel) {
         Some(found) => found,
         None => match link::inspect(&settings.root, &rel)? {
-            LinkState::Package { name, target } => {
-                let dir = rel.parent().unwrap_or(Path::new(""));
-                let resolved = normalize(&dir.join(target));
-                link::store_component(&resolved)
-                    .ok_or_else(not_owned)?
-                    .1
-                    .to_str()
-                    .map(|r| (name, PathBuf::from(r)))
-                    .ok_or_else(not_owned)?
-            }
+            LinkState::Package {
+                name, pinned, rel, ..
+            } => (pinned.unwrap_or(name), rel),
             _ => return Err(not_owned()),
         },
     };
     // Through a pointer: name the active build.
-    let id = match store.active(&name_or_id) {
+    let id = match store.active(&via) {
         Ok(Some(id)) => id,
-        _ if store.is_installed(&name_or_id) => name_or_id,
+        _ if store.is_installed(&via) => via,
         _ => return Err(not_owned()),
     };
     let full = store.package_dir(&id).join(&rest);
@@ -197,19 +190,4 @@ pub fn owner(settings: &Settings, path: &Path) -> Result<String> {
         path.display(),
         rest.display()
     ))
-}
-
-/// Lexically normalise a relative path (`a/b/../c` -> `a/c`).
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::Normal(n) => out.push(n),
-            _ => {}
-        }
-    }
-    out
 }

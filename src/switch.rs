@@ -1,0 +1,250 @@
+//! Switching a package's active build: the one operation behind install,
+//! upgrade, switch, rollback and remove.
+//!
+//! The pointer `gales/pkg/NAME` names the active build, and links go through
+//! it, so links both builds share switch with one `rename(2)` whatever their
+//! number. Links that differ are handled so that every link resolves at
+//! every instant, whenever gport is killed:
+//!
+//! 1. before the flip, links only the new build has are created *pinned*
+//!    (pointing straight into the new build's directory), and links that
+//!    will change or go are pinned to the old build;
+//! 2. the pointer flips (or is created, or removed) by one rename;
+//! 3. after the flip, pinned links the new build wants are turned to go
+//!    through the pointer, and the old build's leftovers are removed.
+//!
+//! Each phase is fsync'd before the next. After a kill, the pointer names
+//! exactly the old or the new build; links are through the pointer or
+//! pinned, all resolving; `check --repair` finishes phase 3.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::atomic::{create_dirs_nofollow, fsync_dir, parent, replace_symlink};
+use crate::config::Settings;
+use crate::error::{Conflict, Error, IoContext, Result};
+use crate::fault;
+use crate::journal::{Switch, Tx};
+use crate::link::{self, LinkSet, LinkState};
+use crate::manifest::Manifest;
+use crate::port::Port;
+use crate::store::{STORE_DIR, Store};
+
+/// Link path (relative to the root) -> package path (relative to the prefix).
+pub type Links = BTreeMap<PathBuf, PathBuf>;
+
+/// The links a build wants, from its port's link adjustments and manifest.
+pub fn links_of(settings: &Settings, port: &Port, manifest: &Manifest) -> Result<Links> {
+    let set = LinkSet::new(&settings.links, &port.links.extra, &port.links.exclude)?;
+    Ok(link::wanted_links(&set, manifest.linkable()))
+}
+
+/// The links an installed build wants.
+pub fn links_of_installed(settings: &Settings, store: &Store, id: &str) -> Result<Links> {
+    links_of(settings, &store.port_of(id)?, &store.manifest(id)?)
+}
+
+/// A planned pointer change, as plain data (printed by `--dry-run`).
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub name: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Phase 1: link -> symlink text (pinned).
+    pub pin: Vec<(PathBuf, PathBuf)>,
+    /// Phase 3: link -> symlink text (through the pointer).
+    pub set: Vec<(PathBuf, PathBuf)>,
+    /// Phase 3: links removed.
+    pub remove: Vec<PathBuf>,
+    /// Links shared by both builds: nothing to do, they follow the pointer.
+    pub unchanged: usize,
+}
+
+impl Plan {
+    /// Plan switching package `name` from its active build to `to` (None:
+    /// deactivate). `to_links` are the links `to` wants. Conflicts are all
+    /// collected, then reported together; nothing has changed.
+    pub fn new(
+        settings: &Settings,
+        store: &Store,
+        name: &str,
+        to: Option<(&str, &Links)>,
+    ) -> Result<Plan> {
+        let root = store.root();
+        let from = store.active(name)?.filter(|id| store.is_installed(id));
+        let from_links = match &from {
+            Some(id) => links_of_installed(settings, store, id)?,
+            None => Links::new(),
+        };
+        let empty = Links::new();
+        let (to_id, to_links) = match to {
+            Some((id, links)) => (Some(id.to_string()), links),
+            None => (None, &empty),
+        };
+        let mut plan = Plan {
+            name: name.to_string(),
+            from: from.clone(),
+            to: to_id.clone(),
+            ..Plan::default()
+        };
+        let mut conflicts = Vec::new();
+        let same_build = from.is_some() && from == to_id;
+
+        for (l, rel) in to_links {
+            let through = link::link_target(l, name, rel);
+            let to_id = to_id.as_deref().expect("links imply a build");
+            match link::inspect(root, l)? {
+                LinkState::Package {
+                    name: owner,
+                    pinned: None,
+                    rel: cur,
+                    ..
+                } if owner == name => {
+                    let shared = same_build || from_links.get(l) == Some(rel) && cur == *rel;
+                    if shared {
+                        plan.unchanged += 1;
+                        continue;
+                    }
+                    // It resolves into the old build now; keep it there until the flip.
+                    if let Some(from) = &from {
+                        plan.pin
+                            .push((l.clone(), link::pinned_target(l, from, &cur)));
+                    }
+                    plan.set.push((l.clone(), through));
+                }
+                LinkState::Package {
+                    name: owner,
+                    pinned: Some(_),
+                    ..
+                } if owner == name => {
+                    plan.set.push((l.clone(), through));
+                }
+                LinkState::Absent | LinkState::Dangling { .. } => {
+                    plan.pin
+                        .push((l.clone(), link::pinned_target(l, to_id, rel)));
+                    plan.set.push((l.clone(), through));
+                }
+                LinkState::Package {
+                    name: owner,
+                    pinned,
+                    ..
+                } => conflicts.push(Conflict {
+                    path: l.clone(),
+                    wanted_by: to_id.to_string(),
+                    held_by: format!(
+                        "package {}",
+                        pinned.unwrap_or_else(|| active_or_name(store, &owner))
+                    ),
+                }),
+                LinkState::Foreign(what) => conflicts.push(Conflict {
+                    path: l.clone(),
+                    wanted_by: to_id.to_string(),
+                    held_by: what,
+                }),
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(Error::Conflicts { conflicts });
+        }
+        for l in from_links.keys() {
+            if to_links.contains_key(l) {
+                continue;
+            }
+            match link::inspect(root, l)? {
+                LinkState::Package {
+                    name: owner,
+                    pinned,
+                    rel,
+                    ..
+                } if owner == name => {
+                    if let (None, Some(from)) = (pinned, &from) {
+                        plan.pin
+                            .push((l.clone(), link::pinned_target(l, from, &rel)));
+                    }
+                    plan.remove.push(l.clone());
+                }
+                LinkState::Dangling { .. } => plan.remove.push(l.clone()),
+                _ => {}
+            }
+        }
+        Ok(plan)
+    }
+
+    pub fn is_noop(&self) -> bool {
+        self.from == self.to && self.pin.is_empty() && self.set.is_empty() && self.remove.is_empty()
+    }
+
+    /// Carry out the plan; record the pointer change in `tx`.
+    pub fn apply(&self, root: &Path, tx: Option<&mut Tx>) -> Result<()> {
+        let mut dirs = BTreeSet::new();
+        for (l, target) in &self.pin {
+            let dir = l.parent().unwrap_or(Path::new(""));
+            create_dirs_nofollow(root, dir)?;
+            replace_symlink(target, &root.join(l))?;
+            dirs.insert(root.join(dir));
+            fault::point("switch:pinned");
+        }
+        sync_all(&dirs)?;
+
+        let store = root.join(STORE_DIR);
+        let pointer = store.join(&self.name);
+        if self.from != self.to {
+            match &self.to {
+                Some(id) => replace_symlink(Path::new(id), &pointer)?,
+                None => fs::remove_file(&pointer).at("remove pointer", &pointer)?,
+            }
+            fsync_dir(&store)?;
+            fault::point("switch:flipped");
+            if let Some(tx) = tx {
+                tx.switched(&Switch {
+                    name: self.name.clone(),
+                    from: self.from.clone(),
+                    to: self.to.clone(),
+                })?;
+            }
+        }
+
+        let mut dirs = BTreeSet::new();
+        for (l, target) in &self.set {
+            replace_symlink(target, &root.join(l))?;
+            dirs.insert(parent(&root.join(l)).to_path_buf());
+            fault::point("switch:linked");
+        }
+        for l in &self.remove {
+            let full = root.join(l);
+            fs::remove_file(&full).at("remove link", &full)?;
+            dirs.insert(parent(&full).to_path_buf());
+            fault::point("switch:unlinked");
+        }
+        sync_all(&dirs)
+    }
+}
+
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        write!(
+            f,
+            "{}: {} -> {} ({} links follow the pointer, {} created or retargeted, {} removed)",
+            self.name,
+            d(&self.from),
+            d(&self.to),
+            self.unchanged,
+            self.set.len(),
+            self.remove.len()
+        )
+    }
+}
+
+fn sync_all(dirs: &BTreeSet<PathBuf>) -> Result<()> {
+    dirs.iter().try_for_each(|d| fsync_dir(d))
+}
+
+fn active_or_name(store: &Store, name: &str) -> String {
+    store
+        .active(name)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| name.to_string())
+}
