@@ -10,6 +10,8 @@ use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
 
+pub mod synth;
+
 pub struct Ctx {
     pub tmp: tempfile::TempDir,
     pub root: PathBuf,
