@@ -152,3 +152,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Extract(a) => extract::run(a, &settings),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
