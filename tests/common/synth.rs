@@ -131,4 +131,3 @@ pub fn fails_cleanly(ctx: &Ctx, args: &[&str], needles: &[&str]) -> String {
     );
     err
 }
-
