@@ -396,3 +396,31 @@ fn concurrent_mutations_serialize_and_readers_never_miss_a_shared_file() {
     );
     ctx.ok(&["check"]);
 }
+
+#[test]
+fn dry_runs_change_nothing() {
+    let (mut ctx, template) = with_both_builds();
+    ctx.root = template;
+    // Make gc and check --repair have something to do.
+    fs::remove_file(ctx.root.join("usr/bin/only2")).unwrap();
+    let before = snapshot(&ctx.root);
+    for args in [
+        vec!["-n", "switch", "p", "1.0"],
+        vec!["-n", "rollback"],
+        vec!["-n", "rollback", "p"],
+        vec!["-n", "remove", "p"],
+        vec!["-n", "gc"],
+        vec!["-n", "upgrade"],
+    ] {
+        let out = ctx.ok(&args);
+        assert!(!out.is_empty() || args[1] == "upgrade", "{args:?} printed no plan");
+        assert_eq!(before, snapshot(&ctx.root), "{args:?} changed the root");
+    }
+    assert!(ctx.ok(&["-n", "switch", "p", "1.0"]).starts_with("p: p-2.0 -> p-1.0"));
+    assert_eq!(ctx.ok(&["-n", "gc"]), "would delete p-1.0\n");
+    let out = ctx.run(&["-n", "check", "--repair"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stdout).contains("missing-link"));
+    assert_eq!(before, snapshot(&ctx.root), "check --repair -n changed the root");
+    ctx.ok(&["check", "--repair"]);
+    assert!(ctx.root.join("usr/bin/only2").exists());
+}
