@@ -185,6 +185,15 @@ pub enum Error {
     #[error("{name} is a runtime dependency of {}", by.join(", "))]
     Required { name: String, by: Vec<String> },
 
+    #[error(
+        "incomplete: {conflicts} conflict(s), {refused} refused path(s), {failed} failed download(s)"
+    )]
+    SyncIncomplete {
+        conflicts: usize,
+        refused: usize,
+        failed: usize,
+    },
+
     #[error("{count} problem{} found", if *count == 1 { "" } else { "s" })]
     Inconsistent { count: usize },
 
@@ -238,6 +247,7 @@ impl Error {
             Error::NoSuchBuild { name, .. } => Some(format!("`gport install {name}` builds the tree's version; `gport list` shows what is installed")),
             Error::NoRollback { .. } => Some("`gport history` shows what the journal remembers; `gport switch NAME VERSION` activates any installed build".into()),
             Error::Required { .. } => Some("remove the dependents first, or pass --force".into()),
+            Error::SyncIncomplete { .. } => Some("existing files are never changed: resolve conflicts by hand; failed downloads resume on the next sync".into()),
             Error::Inconsistent { .. } => Some("`gport check --repair` fixes what gport created; modified files need a reinstall of their package".into()),
             _ => None,
         }

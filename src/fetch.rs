@@ -7,17 +7,22 @@
 //! their final name. A copy that fails the check is moved to `.rejected/`
 //! (kept for inspection, never used) and the next location is tried.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::atomic::fsync_dir;
 use crate::config::Settings;
 use crate::error::{Error, IoContext, Result};
 use crate::hash::{copy_hashed, hash_file};
+use crate::mirror::index::{Index, check_path};
+use crate::mirror::sync::Source as MirrorSource;
 use crate::port::Source;
 use crate::ui;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
 
 /// Where set-aside copies go, inside the store.
 pub const REJECTED_DIR: &str = ".rejected";
@@ -25,7 +30,14 @@ pub const REJECTED_DIR: &str = ".rejected";
 pub struct Fetcher<'a> {
     settings: &'a Settings,
     agent: ureq::Agent,
+    /// Mirror INDEXes read in this run, by mirror.
+    indexes: RefCell<HashMap<String, Option<Index>>>,
 }
+
+/// Where mirror INDEXes are cached, inside the store.
+pub const MIRROR_CACHE_DIR: &str = ".mirrors";
+/// How long a cached mirror INDEX is used before it is fetched again.
+pub const MIRROR_INDEX_TTL: Duration = Duration::from_secs(3600);
 
 /// One place a source may come from.
 enum Location {
@@ -44,16 +56,10 @@ impl std::fmt::Display for Location {
 
 impl<'a> Fetcher<'a> {
     pub fn new(settings: &'a Settings) -> Self {
-        let config = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(20)))
-            .timeout_recv_response(Some(Duration::from_secs(60)))
-            .timeout_recv_body(None)
-            .timeout_per_read(Some(Duration::from_secs(60)))
-            .user_agent(concat!("gport/", env!("CARGO_PKG_VERSION")))
-            .build();
         Fetcher {
             settings,
-            agent: config.new_agent(),
+            agent: crate::http::agent(),
+            indexes: RefCell::new(HashMap::new()),
         }
     }
 
@@ -117,21 +123,77 @@ impl<'a> Fetcher<'a> {
         })
     }
 
+    /// Mirrors first (by content: the sha256 looked up in each mirror's
+    /// INDEX, so a mirror's layout is free; by file name for a mirror
+    /// without an INDEX), then the upstream URLs.
     fn locations(&self, src: &Source) -> Vec<Location> {
-        let file = src.file_name();
         let mut out = Vec::new();
         for m in &self.settings.mirrors {
+            let path = match self.mirror_index(m) {
+                Some(idx) => match idx
+                    .by_sha(src.sha256.as_str())
+                    .filter(|e| e.size == src.size && check_path(&e.path).is_ok())
+                {
+                    Some(e) => e.path.clone(),
+                    None => continue,
+                },
+                None => src.file_name().to_string(),
+            };
             if m.starts_with("http://") || m.starts_with("https://") {
-                out.push(Location::Http(format!(
-                    "{}/{file}",
-                    m.trim_end_matches('/')
-                )));
+                out.push(Location::Http(crate::http::join_url(m, &path)));
             } else {
-                out.push(Location::Local(Path::new(m).join(file)));
+                out.push(Location::Local(Path::new(m).join(path)));
             }
         }
         out.extend(src.urls.iter().cloned().map(Location::Http));
         out
+    }
+
+    /// A mirror's INDEX: from this run's memory, the store's cache (fresh
+    /// for [`MIRROR_INDEX_TTL`]), or the mirror. None if it has none.
+    fn mirror_index(&self, mirror: &str) -> Option<Index> {
+        if let Some(i) = self.indexes.borrow().get(mirror) {
+            return i.clone();
+        }
+        let cache = self
+            .settings
+            .distfiles
+            .join(MIRROR_CACHE_DIR)
+            .join(crate::hash::to_hex(&Sha256::digest(mirror.as_bytes())));
+        let fresh = fs::metadata(&cache)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < MIRROR_INDEX_TTL));
+        let cached = || {
+            fs::read_to_string(&cache)
+                .ok()
+                .and_then(|t| Index::parse(&t, mirror).ok())
+        };
+        let index = if fresh {
+            cached()
+        } else {
+            match MirrorSource::new(mirror).index() {
+                Ok(idx) => {
+                    // The cache file's mtime is the time it was fetched.
+                    let _ = fs::create_dir_all(crate::atomic::parent(&cache))
+                        .map_err(|e| Error::io("create", &cache, e))
+                        .and_then(|()| {
+                            crate::atomic::write_file(&cache, idx.to_text().as_bytes(), 0o644)
+                        });
+                    Some(idx)
+                }
+                Err(e) => {
+                    ui::detail(
+                        self.settings,
+                        &format!("{mirror}: no usable INDEX ({e}); looking files up by name"),
+                    );
+                    cached()
+                }
+            }
+        };
+        self.indexes
+            .borrow_mut()
+            .insert(mirror.to_string(), index.clone());
+        index
     }
 
     /// Copy one location into a temporary file in the store, verify it, and

@@ -101,7 +101,7 @@ impl Plan {
                     rel: cur,
                     ..
                 } if owner == name => {
-                    let shared = same_build || from_links.get(l) == Some(rel) && cur == *rel;
+                    let shared = cur == *rel && (same_build || from_links.get(l) == Some(rel));
                     if shared {
                         plan.unchanged += 1;
                         continue;

@@ -413,14 +413,24 @@ fn dry_runs_change_nothing() {
         vec!["-n", "upgrade"],
     ] {
         let out = ctx.ok(&args);
-        assert!(!out.is_empty() || args[1] == "upgrade", "{args:?} printed no plan");
+        assert!(
+            !out.is_empty() || args[1] == "upgrade",
+            "{args:?} printed no plan"
+        );
         assert_eq!(before, snapshot(&ctx.root), "{args:?} changed the root");
     }
-    assert!(ctx.ok(&["-n", "switch", "p", "1.0"]).starts_with("p: p-2.0 -> p-1.0"));
+    assert!(
+        ctx.ok(&["-n", "switch", "p", "1.0"])
+            .starts_with("p: p-2.0 -> p-1.0")
+    );
     assert_eq!(ctx.ok(&["-n", "gc"]), "would delete p-1.0\n");
     let out = ctx.run(&["-n", "check", "--repair"]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stdout).contains("missing-link"));
-    assert_eq!(before, snapshot(&ctx.root), "check --repair -n changed the root");
+    assert_eq!(
+        before,
+        snapshot(&ctx.root),
+        "check --repair -n changed the root"
+    );
     ctx.ok(&["check", "--repair"]);
     assert!(ctx.root.join("usr/bin/only2").exists());
 }

@@ -19,6 +19,7 @@ mod history;
 mod info;
 mod install;
 mod list;
+mod mirror;
 mod owner;
 mod remove;
 mod rollback;
@@ -111,6 +112,8 @@ pub enum Command {
     Owner(owner::Args),
     /// Fetch and verify a port's sources into the distfiles store
     Fetch(fetch::Args),
+    /// Keep source mirrors: index, sync (append-only), import
+    Mirror(mirror::Args),
     /// Prepare a port's patched source in its work dir
     Extract(extract::Args),
 }
@@ -149,6 +152,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Files(a) => files::run(a, &settings),
         Command::Owner(a) => owner::run(a, &settings),
         Command::Fetch(a) => fetch::run(a, &settings),
+        Command::Mirror(a) => mirror::run(a, &settings),
         Command::Extract(a) => extract::run(a, &settings),
     }
 }
