@@ -105,10 +105,15 @@ pub fn create_dirs_nofollow(base: &Path, rel: &Path) -> Result<Vec<PathBuf>> {
                     message: format!("{what}; refusing to create anything beneath it"),
                 });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                fs::create_dir(&cur).at("create directory", &cur)?;
-                created.push(cur.clone());
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match fs::create_dir(&cur) {
+                Ok(()) => created.push(cur.clone()),
+                // Another thread or process made it first: fine if it is a
+                // real directory.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AlreadyExists
+                        && fs::symlink_metadata(&cur).is_ok_and(|m| m.is_dir()) => {}
+                Err(e) => return Err(Error::io("create directory", &cur, e)),
+            },
             Err(e) => return Err(Error::io("inspect", &cur, e)),
         }
     }

@@ -220,10 +220,12 @@ pub fn sync(
                 let cached = known
                     .as_ref()
                     .and_then(|k| k.entries.iter().find(|x| x.path == e.path));
-                let sha = match (opts.verify, cached) {
-                    (false, Some(c)) if c.size == e.size => c.sha256.clone(),
-                    (false, _) => e.sha256.clone(),
-                    (true, _) => hash_file(&dir.join(&e.path))?.0,
+                // The local INDEX vouches for a file it lists at this size;
+                // anything else (or --verify) is hashed, never taken on the
+                // server's word.
+                let sha = match cached {
+                    Some(c) if c.size == e.size && !opts.verify => c.sha256.clone(),
+                    _ => hash_file(&dir.join(&e.path))?.0,
                 };
                 if sha != e.sha256 {
                     report.conflicts.push((

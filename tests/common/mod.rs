@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
 
+pub mod http;
 pub mod synth;
 
 pub struct Ctx {
