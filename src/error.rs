@@ -194,6 +194,16 @@ pub enum Error {
         failed: usize,
     },
 
+    #[error(
+        "audit failed: {failing} failing patch(es), {incomplete} with incomplete headers, {orphans} orphan(s), {errors} port(s) not audited"
+    )]
+    AuditFailed {
+        failing: usize,
+        incomplete: usize,
+        orphans: usize,
+        errors: usize,
+    },
+
     #[error("{count} problem{} found", if *count == 1 { "" } else { "s" })]
     Inconsistent { count: usize },
 

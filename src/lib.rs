@@ -7,6 +7,7 @@
 //! [`ops::install`] (how they fit together).
 
 pub mod atomic;
+pub mod audit;
 pub mod build;
 pub mod cli;
 pub mod config;

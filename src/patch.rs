@@ -26,9 +26,39 @@ pub struct Applied {
     pub files: Vec<String>,
 }
 
-/// Apply the patch file `patch` with strip level `strip` inside `srcdir`.
-pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
-    let bytes = fs::read(patch).at("read", patch)?;
+/// What one file's diff does, with paths stripped and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Create(String),
+    Delete(String),
+    /// `--- original` / `+++ modified`; like patch(1), the modified name is
+    /// used when it exists, else the original (`foo.c.orig` / `foo.c`).
+    Modify {
+        original: String,
+        modified: String,
+    },
+    Rename {
+        from: String,
+        to: String,
+    },
+    Copy {
+        from: String,
+        to: String,
+    },
+}
+
+/// One file's part of a patch.
+pub struct FileDiff<'a> {
+    pub target: Target,
+    pub diff: diffy::Patch<'a, [u8]>,
+    /// From git's `new file mode` / `new mode` lines.
+    pub new_mode: Option<u32>,
+}
+
+/// Parse a patch file's bytes: plain unified diffs, or git-style when any
+/// line starts with `diff --git`. Leading text (a DEP-3 or mail header) is
+/// skipped. Errors are messages for [`Error::PatchParse`].
+pub fn parse(bytes: &[u8], strip: usize) -> std::result::Result<Vec<FileDiff<'_>>, String> {
     let git = bytes
         .split(|&b| b == b'\n')
         .any(|l| l.starts_with(b"diff --git "));
@@ -37,28 +67,64 @@ pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
     } else {
         ParseOptions::unidiff()
     };
-    let parse_err = |message: String| Error::PatchParse {
-        patch: patch.to_path_buf(),
-        message,
-    };
-    let mut applied = Applied::default();
-
-    for file_patch in PatchSet::parse_bytes(&bytes, opts) {
-        let file_patch = file_patch.map_err(|e| parse_err(e.to_string()))?;
-        let op = file_patch.operation().strip_prefix(strip);
-        let text = match file_patch.patch() {
-            PatchKind::Text(p) => p,
-            PatchKind::Binary(_) => {
-                return Err(parse_err("binary patches are not supported".into()));
-            }
-        };
-        let target = |p: &[u8]| -> Result<String> {
-            let s =
-                std::str::from_utf8(p).map_err(|_| parse_err("a file name is not UTF-8".into()))?;
-            check_rel_path(s)
-                .map_err(|m| parse_err(format!("{m} (wrong strip level? it is {strip})")))?;
+    let mut out = Vec::new();
+    for file_patch in PatchSet::parse_bytes(bytes, opts) {
+        let file_patch = file_patch.map_err(|e| e.to_string())?;
+        let path = |p: &[u8]| -> std::result::Result<String, String> {
+            let s = std::str::from_utf8(p).map_err(|_| "a file name is not UTF-8".to_string())?;
+            check_rel_path(s).map_err(|m| format!("{m} (wrong strip level? it is {strip})"))?;
             Ok(s.to_string())
         };
+        let target = match file_patch.operation().strip_prefix(strip) {
+            FileOperation::Create(p) => Target::Create(path(&p)?),
+            FileOperation::Delete(p) => Target::Delete(path(&p)?),
+            FileOperation::Modify { original, modified } => Target::Modify {
+                original: path(&original)?,
+                modified: path(&modified)?,
+            },
+            FileOperation::Rename { from, to } => Target::Rename {
+                from: path(&from)?,
+                to: path(&to)?,
+            },
+            FileOperation::Copy { from, to } => Target::Copy {
+                from: path(&from)?,
+                to: path(&to)?,
+            },
+        };
+        let new_mode = match file_patch.new_mode() {
+            Some(FileMode::Executable) => Some(0o755),
+            Some(_) => Some(0o644),
+            None => None,
+        };
+        match file_patch.into_patch() {
+            PatchKind::Text(diff) => out.push(FileDiff {
+                target,
+                diff,
+                new_mode,
+            }),
+            PatchKind::Binary(_) => return Err("binary patches are not supported".into()),
+        }
+    }
+    if out.is_empty() {
+        return Err("no diff found in the patch".into());
+    }
+    Ok(out)
+}
+
+/// Apply the patch file `patch` with strip level `strip` inside `srcdir`.
+pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
+    let bytes = fs::read(patch).at("read", patch)?;
+    let diffs = parse(&bytes, strip).map_err(|message| Error::PatchParse {
+        patch: patch.to_path_buf(),
+        message,
+    })?;
+    let mut applied = Applied::default();
+    for FileDiff {
+        target,
+        diff,
+        new_mode,
+    } in diffs
+    {
         let hunk_err = |file: &str, e: diffy::ApplyError| {
             // diffy reports "error applying hunk #N".
             let hunk = e
@@ -78,32 +144,24 @@ pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
             file: file.to_string(),
             reason: reason.to_string(),
         };
-        let new_mode = match file_patch.new_mode() {
-            Some(FileMode::Executable) => Some(0o755),
-            Some(_) => Some(0o644),
-            None => None,
-        };
-
-        match op {
-            FileOperation::Create(p) => {
-                let file = target(&p)?;
+        match target {
+            Target::Create(file) => {
                 if fs::symlink_metadata(srcdir.join(&file)).is_ok() {
                     return Err(target_err(
                         &file,
                         "the patch creates it, but it already exists (already applied?)",
                     ));
                 }
-                let out = diffy::apply_bytes(b"", text).map_err(|e| hunk_err(&file, e))?;
+                let out = diffy::apply_bytes(b"", &diff).map_err(|e| hunk_err(&file, e))?;
                 let parent = Path::new(&file).parent().unwrap_or(Path::new(""));
                 create_dirs_nofollow(srcdir, parent)
                     .map_err(|e| target_err(&file, &e.to_string()))?;
                 replace_file(&srcdir.join(&file), &out, new_mode.unwrap_or(0o644))?;
                 applied.files.push(file);
             }
-            FileOperation::Delete(p) => {
-                let file = target(&p)?;
+            Target::Delete(file) => {
                 let (base, _) = read_target(srcdir, &file).map_err(|r| target_err(&file, &r))?;
-                let out = diffy::apply_bytes(&base, text).map_err(|e| hunk_err(&file, e))?;
+                let out = diffy::apply_bytes(&base, &diff).map_err(|e| hunk_err(&file, e))?;
                 if !out.is_empty() {
                     return Err(target_err(
                         &file,
@@ -114,38 +172,30 @@ pub fn apply(patch: &Path, strip: usize, srcdir: &Path) -> Result<Applied> {
                 fs::remove_file(&full).at("remove", &full)?;
                 applied.files.push(file);
             }
-            FileOperation::Modify { original, modified } => {
-                // Like patch(1): prefer the new name when it exists, else the old
-                // (`--- foo.c.orig` / `+++ foo.c`).
-                let new = target(&modified)?;
-                let file = if is_plain_file_under(srcdir, Path::new(&new)) {
-                    new
+            Target::Modify { original, modified } => {
+                let file = if is_plain_file_under(srcdir, Path::new(&modified)) {
+                    modified
                 } else {
-                    target(&original)?
+                    original
                 };
                 let (base, mode) = read_target(srcdir, &file).map_err(|r| target_err(&file, &r))?;
-                let out = diffy::apply_bytes(&base, text).map_err(|e| hunk_err(&file, e))?;
+                let out = diffy::apply_bytes(&base, &diff).map_err(|e| hunk_err(&file, e))?;
                 replace_file(&srcdir.join(&file), &out, new_mode.unwrap_or(mode))?;
                 applied.files.push(file);
             }
-            FileOperation::Rename { from, to } | FileOperation::Copy { from, to } => {
-                let (from, to) = (target(&from)?, target(&to)?);
-                let (base, mode) = read_target(srcdir, &from).map_err(|r| target_err(&from, &r))?;
-                let out = diffy::apply_bytes(&base, text).map_err(|e| hunk_err(&from, e))?;
-                let parent = Path::new(&to).parent().unwrap_or(Path::new(""));
-                create_dirs_nofollow(srcdir, parent)
-                    .map_err(|e| target_err(&to, &e.to_string()))?;
-                replace_file(&srcdir.join(&to), &out, new_mode.unwrap_or(mode))?;
-                if matches!(file_patch.operation(), FileOperation::Rename { .. }) {
-                    let full = srcdir.join(&from);
+            Target::Rename { ref from, ref to } | Target::Copy { ref from, ref to } => {
+                let (base, mode) = read_target(srcdir, from).map_err(|r| target_err(from, &r))?;
+                let out = diffy::apply_bytes(&base, &diff).map_err(|e| hunk_err(from, e))?;
+                let parent = Path::new(to).parent().unwrap_or(Path::new(""));
+                create_dirs_nofollow(srcdir, parent).map_err(|e| target_err(to, &e.to_string()))?;
+                replace_file(&srcdir.join(to), &out, new_mode.unwrap_or(mode))?;
+                if matches!(target, Target::Rename { .. }) {
+                    let full = srcdir.join(from);
                     fs::remove_file(&full).at("remove", &full)?;
                 }
-                applied.files.push(to);
+                applied.files.push(to.clone());
             }
         }
-    }
-    if applied.files.is_empty() {
-        return Err(parse_err("no diff found in the patch".into()));
     }
     Ok(applied)
 }

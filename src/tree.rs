@@ -87,6 +87,22 @@ impl Tree {
         }
     }
 
+    /// Like [`Tree::load`], not requiring the files the port names to exist.
+    pub fn load_unchecked(&self, name: &str) -> Result<Port> {
+        Port::load_unchecked(self.dir_of(name)?, Some(name))
+    }
+
+    /// A port's directory, or the unknown-port error.
+    pub fn dir_of(&self, name: &str) -> Result<&Path> {
+        self.index
+            .get(name)
+            .map(PathBuf::as_path)
+            .ok_or_else(|| Error::UnknownPort {
+                name: name.to_string(),
+                suggestion: self.suggest(name),
+            })
+    }
+
     /// The closest port name, for "did you mean".
     fn suggest(&self, name: &str) -> Option<String> {
         let limit = (name.len() / 3).max(1);

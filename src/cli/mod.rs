@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{Overrides, Settings};
 use crate::error::Result;
 
+mod audit;
 mod check;
 mod deps;
 mod extract;
@@ -19,6 +20,7 @@ mod history;
 mod info;
 mod install;
 mod list;
+mod makepatch;
 mod mirror;
 mod owner;
 mod remove;
@@ -116,6 +118,10 @@ pub enum Command {
     Mirror(mirror::Args),
     /// Prepare a port's patched source in its work dir
     Extract(extract::Args),
+    /// Check every patch against the pristine source, its headers, orphans
+    Audit(audit::Args),
+    /// Regenerate a port's patches from its edited work dir
+    Makepatch(makepatch::Args),
 }
 
 impl Global {
@@ -154,6 +160,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fetch(a) => fetch::run(a, &settings),
         Command::Mirror(a) => mirror::run(a, &settings),
         Command::Extract(a) => extract::run(a, &settings),
+        Command::Audit(a) => audit::run(a, &settings),
+        Command::Makepatch(a) => makepatch::run(a, &settings),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod install;
+pub mod makepatch;
 pub mod mirror;
 pub mod porter;
 pub mod query;

@@ -1,0 +1,340 @@
+#!/usr/bin/env bash
+# Mirror-sync benchmark: `gport mirror sync` vs `wget -m`, the same mirror
+# served by the same static HTTP server on the loopback, in one run.
+#
+#   tests/bench/mirror.sh
+#
+# Measures (warm page cache on both sides; the server reads from it too):
+#   1. Full sync of a mirror of 2,000 files (~130 MB of random bytes, sizes
+#      log-normal: median ~16 kB, largest 8 MB, in 20 subdirectories) into an
+#      empty directory: `gport -j 4 mirror sync URL DEST` vs
+#      `wget -m -np -nH -q -P DEST URL/` (wget crawls the server's directory
+#      listings).                         Target: gport's time <= wget's.
+#   2. No-op re-sync of the populated directory: the same commands again.
+#      gport fetches INDEX and stats the files; wget -m (timestamping) asks
+#      the server for every file (If-Modified-Since) and every listing.
+#                                          Target: gport >= 50x faster.
+# Before timing, it checks that gport's copy is byte-identical to the source,
+# that wget fetched all the files, and that neither re-sync rewrote a file.
+#
+# Server: nginx (Debian's package, installed with apt-get if missing), run in
+# the foreground with a minimal configuration written to the work dir:
+# 127.0.0.1, `autoindex on` (so that wget -m can crawl), sendfile, keep-alive,
+# access log off. GPORT_BENCH_SERVER=python uses `python3 -m http.server`
+# instead (threaded but one Python process: a much slower server).
+#
+# It builds gport (release), installs missing tools with apt-get, prints a
+# table with PASS/MISS per target and exits 0 whatever the figures: it
+# reports, it does not gate. It exits non-zero only when it cannot measure.
+#
+# Environment:
+#   GPORT_BENCH_DIR        work dir (default /tmp/bench-mirror): the generated
+#                          mirror (kept and reused by later runs), the
+#                          destinations, the server's files and raw results
+#   GPORT_BENCH_DEST_DIR   where both tools write their copies (default
+#                          WORK/dest, on the work dir's file system)
+#   GPORT_BENCH_FILES      number of files (default 2000)
+#   GPORT_BENCH_MB         total size in MB, 10^6 bytes (default 130)
+#   GPORT_BENCH_SUBDIRS    number of subdirectories (default 20)
+#   GPORT_BENCH_JOBS       gport's -j (default 4)
+#   GPORT_BENCH_RUNS       hyperfine runs per full-sync command (default 3)
+#   GPORT_BENCH_NOOP_RUNS  hyperfine runs per no-op command (default 10)
+#   GPORT_BENCH_SERVER     nginx (default) or python
+#   GPORT_BENCH_FRESH=1    regenerate the mirror
+#
+# Sizes: MB = 10^6 bytes, MiB = 2^20 bytes.
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WORK=${GPORT_BENCH_DIR:-/tmp/bench-mirror}
+DEST=${GPORT_BENCH_DEST_DIR:-$WORK/dest}
+NFILES=${GPORT_BENCH_FILES:-2000}
+TOTAL_MB=${GPORT_BENCH_MB:-130}
+NDIRS=${GPORT_BENCH_SUBDIRS:-20}
+JOBS=${GPORT_BENCH_JOBS:-4}
+RUNS=${GPORT_BENCH_RUNS:-3}
+NOOP_RUNS=${GPORT_BENCH_NOOP_RUNS:-10}
+SERVER=${GPORT_BENCH_SERVER:-nginx}
+FRESH=${GPORT_BENCH_FRESH:-0}
+
+# gport reads these; the benchmark passes every setting as a flag instead.
+unset GPORT_ROOT GPORT_TREE GPORT_CONFIG GPORT_DISTFILES GPORT_WORKDIR \
+    GPORT_MIRRORS GPORT_JOBS
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'mirror.sh: %s\n' "$*" >&2; exit 2; }
+
+case $SERVER in nginx | python) ;; *) die "GPORT_BENCH_SERVER must be nginx or python" ;; esac
+
+# --- tools -------------------------------------------------------------------
+need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
+command -v wget >/dev/null || need+=(wget)
+command -v python3 >/dev/null || need+=(python3)
+command -v diff >/dev/null || need+=(diffutils)
+command -v sha256sum >/dev/null || need+=(coreutils)
+if [ "$SERVER" = nginx ] && ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+    need+=(nginx)
+fi
+if ((${#need[@]})); then
+    say "installing ${need[*]}"
+    SUDO=
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    # Debian starts services on installation unless policy-rc.d says no;
+    # the benchmark runs its own nginx, so the packaged service may stay
+    # stopped (or be running on port 80: it is not used).
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+NGINX=
+if [ "$SERVER" = nginx ]; then
+    NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+    [ -x "$NGINX" ] || die "nginx is not available (set GPORT_BENCH_SERVER=python)"
+fi
+probe=$(wget --version 2>/dev/null | head -n1 || true)
+[[ $probe == *"GNU Wget"* ]] || die "GNU Wget is required"
+
+# --- gport -------------------------------------------------------------------
+say "building gport (release)"
+(cd "$REPO" && cargo build --release --locked --quiet)
+TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+BIN=$TARGET_DIR/release/gport
+[ -x "$BIN" ] || die "no binary at $BIN"
+
+# --- layout ------------------------------------------------------------------
+SRC=$WORK/mirror              # the generated mirror, kept between runs
+STAMP=$WORK/mirror.stamp
+GDEST=$DEST/gport             # gport's copy
+WDEST=$DEST/wget              # wget's copy
+SRV=$WORK/server              # the server's configuration, pid, logs
+RES=$WORK/results
+mkdir -p "$WORK" "$DEST" "$SRV" "$RES" "$WORK/root"
+rm -f "$RES"/*
+GP="$BIN --root $WORK/root --config $WORK/root/gport.conf -q"
+: >"$WORK/root/gport.conf"
+
+# --- the mirror --------------------------------------------------------------
+want_stamp="files=$NFILES mb=$TOTAL_MB dirs=$NDIRS v=1"
+if [ "$FRESH" = 1 ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want_stamp" ] || [ ! -s "$SRC/INDEX" ]; then
+    say "generating the mirror: $NFILES files, $TOTAL_MB MB, $NDIRS subdirectories"
+    rm -rf "$SRC" "$STAMP"
+    mkdir -p "$SRC"
+    # Sizes: log-normal (sigma 1.7), scaled to the total, between 64 bytes
+    # and 8 MB; a fixed seed, so every run generates the same layout. The
+    # bytes come from the OS's random source: nothing compresses.
+    python3 - "$SRC" "$NFILES" "$TOTAL_MB" "$NDIRS" <<'EOF'
+import os, random, sys
+src, n, total, ndirs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) * 10**6, int(sys.argv[4])
+rng = random.Random(20240521)
+lo, hi = 64, 8 * 10**6
+raw = [rng.lognormvariate(0, 1.7) for _ in range(n)]
+# Scale so that the clamped sizes add up to the total.
+k = total / sum(raw)
+for _ in range(50):
+    sizes = [min(hi, max(lo, int(x * k))) for x in raw]
+    if sum(sizes) == total:
+        break
+    k *= total / sum(sizes)
+# Put the rounding remainder on the largest file below the cap.
+i = max((j for j in range(n) if sizes[j] < hi), key=lambda j: sizes[j])
+sizes[i] += total - sum(sizes)
+assert lo <= sizes[i] <= hi and sum(sizes) == total
+names = ["lib", "tool", "proto", "font", "doc", "data", "util", "net"]
+exts = [".tar.gz", ".tar.xz", ".tar.bz2", ".zip", ".tgz"]
+for j, size in enumerate(sizes):
+    d = os.path.join(src, "dir%02d" % (j % ndirs))
+    os.makedirs(d, exist_ok=True)
+    name = "%s%s-%d.%d.%d%s" % (rng.choice(names), rng.choice("abcdefghijklmnopqrstuvwxyz"),
+                               j, rng.randrange(10), rng.randrange(30), rng.choice(exts))
+    with open(os.path.join(d, name), "wb") as f:
+        left = size
+        while left:
+            chunk = os.urandom(min(left, 1 << 20))
+            f.write(chunk)
+            left -= len(chunk)
+EOF
+    $GP mirror index "$SRC" || die "gport mirror index failed"
+    echo "$want_stamp" >"$STAMP"
+fi
+src_files=$(find "$SRC" -type f ! -name INDEX | wc -l)
+src_bytes=$(find "$SRC" -type f ! -name INDEX -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+src_dirs=$(find "$SRC" -mindepth 1 -type d | wc -l)
+[ "$src_files" = "$NFILES" ] || die "the mirror has $src_files files, not $NFILES"
+# The server reads from the page cache, as the tools' copies do.
+cat $(find "$SRC" -type f) >/dev/null
+
+# --- the server --------------------------------------------------------------
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+URL=http://127.0.0.1:$PORT
+if [ "$SERVER" = nginx ]; then
+    mkdir -p "$SRV/tmp"
+    # Workers drop to nobody when started as root: the mirror must be
+    # readable by everyone (it is: umask 022 and 0755 directories).
+    chmod -R a+rX "$SRC"
+    cat >"$SRV/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes auto;
+pid $SRV/nginx.pid;
+error_log $SRV/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65;
+    keepalive_requests 100000;
+    client_body_temp_path $SRV/tmp/body;
+    proxy_temp_path $SRV/tmp/proxy;
+    fastcgi_temp_path $SRV/tmp/fastcgi;
+    uwsgi_temp_path $SRV/tmp/uwsgi;
+    scgi_temp_path $SRV/tmp/scgi;
+    server {
+        listen 127.0.0.1:$PORT;
+        root $SRC;
+        autoindex on;
+    }
+}
+EOF
+    "$NGINX" -p "$SRV" -c "$SRV/nginx.conf" -t >/dev/null 2>&1 ||
+        die "nginx rejects its configuration: $("$NGINX" -p "$SRV" -c "$SRV/nginx.conf" -t 2>&1)"
+    "$NGINX" -p "$SRV" -c "$SRV/nginx.conf" >"$SRV/stdout.log" 2>&1 &
+    SERVER_PID=$!
+    SERVER_DESC="nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'), $(nproc) worker(s), sendfile, keep-alive, autoindex"
+else
+    python3 -m http.server --bind 127.0.0.1 --directory "$SRC" "$PORT" >"$SRV/http.log" 2>&1 &
+    SERVER_PID=$!
+    SERVER_DESC="python3 -m http.server ($(python3 -V 2>&1)), one process"
+fi
+cleanup() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+trap cleanup EXIT
+python3 - "$URL/INDEX" <<'EOF' || die "the server did not start"
+import sys, time, urllib.request
+for _ in range(100):
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1).read()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+EOF
+
+GSYNC="$GP -j $JOBS mirror sync $URL $GDEST"
+WSYNC="wget -m -np -nH -q -P $WDEST $URL/"
+
+# The files and their change times: a re-sync that rewrites a file changes it.
+snapshot() { (cd "$1" && find . -type f ! -name index.html ! -name .gport-mirror.lock \
+    ! -name INDEX -printf '%p %s %C@\n' | sort); }
+
+# --- correctness, once, before timing ----------------------------------------
+say "checking: one full sync with each tool from $URL"
+rm -rf "$GDEST" "$WDEST"
+out=$($GSYNC) || die "gport mirror sync failed: $out"
+[[ $out == "added $NFILES, present 0, conflicts 0, refused 0, failed 0, bytes $src_bytes" ]] ||
+    die "unexpected gport summary: $out"
+diff -r -x .gport-mirror.lock -x INDEX "$SRC" "$GDEST" >/dev/null ||
+    die "gport's copy differs from the source"
+[ ! -e "$GDEST/.partial" ] || die "gport left .partial behind"
+cmp -s "$SRC/INDEX" "$GDEST/INDEX" && index_same=yes || index_same=no
+$WSYNC || die "wget -m failed (exit $?)"
+wget_files=$(find "$WDEST" -type f ! -name index.html ! -name INDEX | wc -l)
+[ "$wget_files" = "$NFILES" ] || die "wget -m fetched $wget_files files, not $NFILES"
+diff -r -x index.html "$SRC" "$WDEST" >/dev/null || die "wget's copy differs from the source"
+wget_listings=$(find "$WDEST" -type f -name index.html | wc -l)
+
+say "checking: one no-op re-sync with each tool"
+gbefore=$(snapshot "$GDEST")
+wbefore=$(snapshot "$WDEST")
+out=$($GSYNC) || die "gport no-op sync failed: $out"
+[[ $out == "added 0, present $NFILES, conflicts 0, refused 0, failed 0, bytes 0" ]] ||
+    die "unexpected gport no-op summary: $out"
+$WSYNC || die "wget -m re-sync failed"
+[ "$gbefore" = "$(snapshot "$GDEST")" ] || die "gport's no-op re-sync changed files"
+[ "$wbefore" = "$(snapshot "$WDEST")" ] || die "wget's no-op re-sync rewrote files"
+# What each no-op does, counted once (not timed): requests and syscalls.
+if command -v strace >/dev/null; then
+    strace -f -c -o "$RES/strace-noop-gport.txt" $GSYNC >/dev/null || true
+    strace -f -c -o "$RES/strace-noop-wget.txt" $WSYNC || true
+fi
+
+# --- timing ------------------------------------------------------------------
+HF=(hyperfine --style basic -N)
+say "full sync into an empty directory: gport vs wget -m"
+"${HF[@]}" --warmup 1 --runs "$RUNS" --export-json "$RES/full.json" \
+    --prepare "rm -rf $GDEST $WDEST" \
+    -n gport "$GSYNC" \
+    -n wget "$WSYNC"
+
+say "no-op re-sync of the populated directory: gport vs wget -m"
+# Both copies are complete after the last full-sync run; make sure.
+$GSYNC >/dev/null
+$WSYNC
+"${HF[@]}" --warmup 3 --runs "$NOOP_RUNS" --export-json "$RES/noop.json" \
+    -n gport "$GSYNC" \
+    -n wget "$WSYNC"
+cleanup
+trap - EXIT
+
+# --- report ------------------------------------------------------------------
+{
+    echo "nproc=$(nproc)"
+    echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "kernel=$(uname -r)"
+    echo "gport=$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "wget=$(wget --version | head -n1)"
+    echo "hyperfine=$(hyperfine --version)"
+    echo "server=$SERVER_DESC"
+    echo "dest=$DEST ($(stat -f -c %T "$DEST"))"
+    echo "files=$src_files"
+    echo "bytes=$src_bytes"
+    echo "dirs=$src_dirs"
+    echo "jobs=$JOBS"
+    echo "wget_listings=$wget_listings"
+    echo "index_same=$index_same"
+    echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$RES/machine.txt"
+
+python3 - "$RES" <<'EOF' | tee "$RES/summary.md"
+import json, os, sys
+res = sys.argv[1]
+
+def load(name):
+    with open(os.path.join(res, name)) as f:
+        return {r["command"]: r for r in json.load(f)["results"]}
+
+m = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(res, "machine.txt")))
+verdict = lambda ok: "PASS" if ok else "MISS"
+fmt = lambda r: "%.3f s ± %.3f" % (r["mean"], r["stddev"] or 0) if r["mean"] >= 0.1 else \
+    "%.1f ms ± %.1f" % (r["mean"] * 1e3, (r["stddev"] or 0) * 1e3)
+
+print("Machine: %s CPU(s), %s; gport %s; load %s" % (m["nproc"], m["cpu"], m["gport"], m["load"]))
+print("Mirror: %s files, %.1f MB, %s subdirectories; server: %s; destination: %s" % (
+    m["files"], int(m["bytes"]) / 1e6, m["dirs"], m["server"], m["dest"]))
+print()
+print("| measure | gport (-j %s) | wget -m | ratio | target | result |" % m["jobs"])
+print("|---|---|---|---|---|---|")
+full = load("full.json")
+g, w = full["gport"], full["wget"]
+r = w["mean"] / g["mean"]
+print("| full sync into an empty directory | %s (%.0f MB/s) | %s (%.0f MB/s) | %.2f× faster | ≥ 1.0× | %s |" % (
+    fmt(g), int(m["bytes"]) / g["mean"] / 1e6, fmt(w), int(m["bytes"]) / w["mean"] / 1e6, r,
+    verdict(g["mean"] <= w["mean"])))
+noop = load("noop.json")
+g, w = noop["gport"], noop["wget"]
+r = w["mean"] / g["mean"]
+print("| no-op re-sync | %s | %s | %.1f× faster | ≥ 50× | %s |" % (fmt(g), fmt(w), r, verdict(r >= 50)))
+print()
+print("Checked before timing: gport's copy is byte-identical to the source (diff -r; "
+      "its INDEX %s the source's); wget fetched all %s files (and %s directory listings); "
+      "neither no-op re-sync rewrote a file." % (
+      "equals" if m["index_same"] == "yes" else "differs from", m["files"], m["wget_listings"]))
+print("Tools: %s; %s" % (m["wget"], m["hyperfine"]))
+EOF
+say "raw results in $RES (hyperfine JSON, strace -c of each no-op, summary.md)"
+exit 0
