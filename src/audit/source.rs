@@ -26,6 +26,9 @@ pub fn read(port: &Port, distfiles: &[PathBuf], wanted: &BTreeSet<String>) -> Re
     let mut candidates: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut all: Vec<String> = Vec::new();
     let mut tops: BTreeSet<String> = BTreeSet::new();
+    // With one tarball, reading can stop as soon as every wanted file has
+    // been seen: what follows in the stream is never decompressed.
+    let single = port.sources.iter().filter(|s| s.extract).count() == 1;
     for (src, file) in port.sources.iter().zip(distfiles) {
         if !src.extract {
             all.push(src.file_name().to_string());
@@ -60,6 +63,11 @@ pub fn read(port: &Port, distfiles: &[PathBuf], wanted: &BTreeSet<String>) -> Re
                 let mut data = Vec::new();
                 entry.read_to_end(&mut data).map_err(err)?;
                 candidates.insert(rel.clone(), data);
+                all.push(rel);
+                if single && all_found(port, &tops, &candidates, wanted) {
+                    break;
+                }
+                continue;
             }
             all.push(rel);
         }
@@ -81,6 +89,16 @@ pub fn read(port: &Port, distfiles: &[PathBuf], wanted: &BTreeSet<String>) -> Re
             .collect(),
         paths: all.iter().filter_map(|p| strip(p)).collect(),
     })
+}
+
+/// Has every wanted file been read, under the source dir as known so far?
+fn all_found(port: &Port, tops: &BTreeSet<String>, candidates: &BTreeMap<String, Vec<u8>>, wanted: &BTreeSet<String>) -> bool {
+    let prefix = match &port.build.srcdir {
+        Some(d) => format!("{}/", d.as_path().display()),
+        None if tops.len() == 1 => format!("{}/", tops.iter().next().expect("one")),
+        None => return false,
+    };
+    wanted.iter().all(|w| candidates.contains_key(&format!("{prefix}{w}")))
 }
 
 /// A tar path as a plain relative string (no `.`/`..`/absolute), or None.
