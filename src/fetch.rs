@@ -78,6 +78,11 @@ impl<'a> Fetcher<'a> {
         Ok(sha == src.sha256.as_str() && size == src.size)
     }
 
+    /// Verified store copies of every source of `port`, in order.
+    pub fn fetch_all(&self, port: &crate::port::Port) -> Result<Vec<PathBuf>> {
+        port.sources.iter().map(|s| self.fetch(s)).collect()
+    }
+
     /// Make sure a verified copy of `src` is in the store; return its path.
     pub fn fetch(&self, src: &Source) -> Result<PathBuf> {
         let store = &self.settings.distfiles;

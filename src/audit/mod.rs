@@ -223,11 +223,8 @@ fn audit_port(settings: &Settings, tree: &Tree, name: &str, strict: bool) -> Por
     }
 
     let fetcher = Fetcher::new(settings);
-    let pristine = port
-        .sources
-        .iter()
-        .map(|s| fetcher.fetch(s))
-        .collect::<Result<Vec<_>>>()
+    let pristine = fetcher
+        .fetch_all(&port)
         .and_then(|files| source::read(&port, &files, &wanted));
     let pristine = match pristine {
         Ok(p) => Some(p),

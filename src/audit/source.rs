@@ -92,13 +92,20 @@ pub fn read(port: &Port, distfiles: &[PathBuf], wanted: &BTreeSet<String>) -> Re
 }
 
 /// Has every wanted file been read, under the source dir as known so far?
-fn all_found(port: &Port, tops: &BTreeSet<String>, candidates: &BTreeMap<String, Vec<u8>>, wanted: &BTreeSet<String>) -> bool {
+fn all_found(
+    port: &Port,
+    tops: &BTreeSet<String>,
+    candidates: &BTreeMap<String, Vec<u8>>,
+    wanted: &BTreeSet<String>,
+) -> bool {
     let prefix = match &port.build.srcdir {
         Some(d) => format!("{}/", d.as_path().display()),
         None if tops.len() == 1 => format!("{}/", tops.iter().next().expect("one")),
         None => return false,
     };
-    wanted.iter().all(|w| candidates.contains_key(&format!("{prefix}{w}")))
+    wanted
+        .iter()
+        .all(|w| candidates.contains_key(&format!("{prefix}{w}")))
 }
 
 /// A tar path as a plain relative string (no `.`/`..`/absolute), or None.

@@ -213,10 +213,7 @@ fn build_and_install(m: &mut Mutation, port: &Port) -> Result<()> {
     let settings = m.settings;
     let id = port.package_id();
     let fetcher = Fetcher::new(settings);
-    let mut distfiles = Vec::new();
-    for src in &port.sources {
-        distfiles.push(fetcher.fetch(src)?);
-    }
+    let distfiles = fetcher.fetch_all(port)?;
     ui::status(settings, &format!("building {id}"));
     let work = WorkDir::create(settings, port)?;
     let (srcdir, epoch) = build::prepare_source(port, &work, &distfiles)?;

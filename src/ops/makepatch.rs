@@ -53,11 +53,7 @@ pub fn makepatch(settings: &Settings, name: &str) -> Result<Report> {
 
     // The pristine source, unpacked beside the work dir.
     let fetcher = Fetcher::new(settings);
-    let files = port
-        .sources
-        .iter()
-        .map(|s| fetcher.fetch(s))
-        .collect::<Result<Vec<_>>>()?;
+    let files = fetcher.fetch_all(&port)?;
     let pristine_root = tempfile::Builder::new()
         .prefix(&format!(".{id}-pristine-"))
         .tempdir_in(&settings.workdir)

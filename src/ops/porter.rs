@@ -39,11 +39,7 @@ pub fn extract(settings: &Settings, name: &str) -> Result<PathBuf> {
     let tree = Tree::open(&settings.tree)?;
     let port = tree.load(name)?;
     let fetcher = Fetcher::new(settings);
-    let files = port
-        .sources
-        .iter()
-        .map(|s| fetcher.fetch(s))
-        .collect::<Result<Vec<_>>>()?;
+    let files = fetcher.fetch_all(&port)?;
     ui::status(settings, &format!("extracting {}", port.package_id()));
     let work = WorkDir::create(settings, &port)?;
     let (srcdir, _) = build::prepare_source(&port, &work, &files)?;
