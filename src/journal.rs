@@ -25,14 +25,15 @@ use crate::fault;
 use crate::store::STATE_DIR;
 
 /// One package's pointer change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Switch {
     pub name: String,
     pub from: Option<String>,
     pub to: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum End {
     Committed,
     /// Killed or failed before its end; `check` reports it.
@@ -41,7 +42,7 @@ pub enum End {
     Aborted,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Transaction {
     pub id: u64,
     pub time: u64,

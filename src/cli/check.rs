@@ -8,14 +8,21 @@ pub struct Args {
     /// Repair what gport created (links, pointers, debris); report the rest
     #[arg(long)]
     repair: bool,
+    /// Machine-readable output (docs/json.md)
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
     let findings = check::check(settings, args.repair && !settings.dry_run)?;
-    for f in &findings {
-        println!("{f}");
-    }
     let left = findings.iter().filter(|f| !f.repaired).count();
+    if args.json {
+        super::print_json(&serde_json::json!({ "findings": findings, "remaining": left }));
+    } else {
+        for f in &findings {
+            println!("{f}");
+        }
+    }
     if left > 0 {
         return Err(Error::Inconsistent { count: left });
     }

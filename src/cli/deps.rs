@@ -6,11 +6,19 @@ use crate::ops::query;
 pub struct Args {
     /// Port name
     name: String,
+    /// Machine-readable output (docs/json.md)
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    for id in query::deps(settings, &args.name)? {
-        println!("{id}");
+    let rows = query::deps(settings, &args.name)?;
+    if args.json {
+        super::print_json(&rows);
+    } else {
+        for r in rows {
+            println!("{}", r.id);
+        }
     }
     Ok(())
 }

@@ -6,10 +6,18 @@ use crate::ops::query;
 pub struct Args {
     /// Package name
     name: String,
+    /// Machine-readable output (docs/json.md)
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
-    for r in query::files(settings, &args.name)? {
+    let rows = query::files(settings, &args.name)?;
+    if args.json {
+        super::print_json(&rows);
+        return Ok(());
+    }
+    for r in rows {
         match r.link {
             Some(l) => println!("{}\t{}", r.path.display(), l.display()),
             None => println!("{}", r.path.display()),

@@ -7,9 +7,20 @@ pub struct Args {
     /// List the ports of the tree instead of installed packages
     #[arg(long)]
     available: bool,
+    /// Machine-readable output (docs/json.md)
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    if args.json {
+        if args.available {
+            super::print_json(&query::available(settings)?);
+        } else {
+            super::print_json(&query::installed(settings)?);
+        }
+        return Ok(());
+    }
     if args.available {
         for r in query::available(settings)? {
             println!(

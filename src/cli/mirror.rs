@@ -25,6 +25,9 @@ enum MirrorCommand {
         /// Hash existing files too, not only compare sizes
         #[arg(long)]
         verify: bool,
+        /// Print the summary as JSON (docs/json.md)
+        #[arg(long)]
+        json: bool,
     },
     /// Add files identified by sha256 under the names the tree expects
     Import {
@@ -57,16 +60,25 @@ pub fn run(args: Args, settings: &Settings) -> Result<()> {
             source,
             dir,
             verify,
+            json,
         } => {
             let r = mirror::sync(settings, &source, &dir, verify)?;
-            for (p, why) in &r.conflicts {
-                println!("conflict\t{p}\t{why}");
+            if json {
+                super::print_json(&r);
+                return if r.is_clean() {
+                    Ok(())
+                } else {
+                    Err(mirror::incomplete(&r))
+                };
             }
-            for (p, why) in &r.refused {
-                println!("refused\t{p}\t{why}");
-            }
-            for (p, why) in &r.failed {
-                println!("failed\t{p}\t{why}");
+            for (kind, list) in [
+                ("conflict", &r.conflicts),
+                ("refused", &r.refused),
+                ("failed", &r.failed),
+            ] {
+                for i in list {
+                    println!("{kind}\t{}\t{}", i.path, i.reason);
+                }
             }
             println!(
                 "added {}, present {}, conflicts {}, refused {}, failed {}, bytes {}",

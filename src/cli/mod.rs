@@ -141,6 +141,14 @@ impl Global {
     }
 }
 
+/// Print a value as the documented, stable JSON of a `--json` listing.
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("serialisable")
+    );
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     let settings = cli.global.settings()?;
     match cli.command {

@@ -37,17 +37,30 @@ pub struct Options {
     pub verify: bool,
 }
 
+/// A path and what went wrong with it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Issue {
+    pub path: String,
+    pub reason: String,
+}
+
+impl From<(String, String)> for Issue {
+    fn from((path, reason): (String, String)) -> Self {
+        Issue { path, reason }
+    }
+}
+
 /// What a sync did.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Report {
     pub added: Vec<String>,
     pub present: usize,
-    /// Path, and why it disagrees with the local file.
-    pub conflicts: Vec<(String, String)>,
-    /// Path, and why it was refused.
-    pub refused: Vec<(String, String)>,
-    /// Path, and why its download failed.
-    pub failed: Vec<(String, String)>,
+    /// Remote entries that disagree with a local file (kept).
+    pub conflicts: Vec<Issue>,
+    /// Remote paths refused before touching the disk.
+    pub refused: Vec<Issue>,
+    /// Downloads that failed (a truncated one resumes next time).
+    pub failed: Vec<Issue>,
     pub bytes: u64,
 }
 
@@ -202,19 +215,19 @@ pub fn sync(
         if let Err(why) = check_path(&e.path) {
             report
                 .refused
-                .push((e.path.escape_debug().to_string(), why));
+                .push(Issue::from((e.path.escape_debug().to_string(), why)));
             continue;
         }
         match inspect_local(dir, &e.path)? {
-            Local::Unusable(why) => report.refused.push((e.path.clone(), why)),
+            Local::Unusable(why) => report.refused.push(Issue::from((e.path.clone(), why))),
             Local::File(size) if size != e.size => {
-                report.conflicts.push((
+                report.conflicts.push(Issue::from((
                     e.path.clone(),
                     format!(
                         "the server says {} bytes, the local file has {size}; local file kept",
                         e.size
                     ),
-                ));
+                )));
             }
             Local::File(_) => {
                 let cached = known
@@ -228,13 +241,13 @@ pub fn sync(
                     _ => hash_file(&dir.join(&e.path))?.0,
                 };
                 if sha != e.sha256 {
-                    report.conflicts.push((
+                    report.conflicts.push(Issue::from((
                         e.path.clone(),
                         format!(
                             "the server says sha256 {}, the local file has {sha}; local file kept",
                             e.sha256
                         ),
-                    ));
+                    )));
                 } else {
                     report.present += 1;
                     if opts.verify {
@@ -287,13 +300,18 @@ pub fn sync(
                                             path: path.clone(),
                                         });
                                     }
-                                    Err(why) => report.conflicts.push((path.clone(), why)),
+                                    Err(why) => {
+                                        report.conflicts.push(Issue::from((path.clone(), why)))
+                                    }
                                 }
                             }
                         }
                         Err(why) => {
                             for p in &task.paths {
-                                report.failed.push((p.clone(), why.clone()));
+                                report.failed.push(Issue {
+                                    path: p.clone(),
+                                    reason: why.clone(),
+                                });
                             }
                         }
                     }

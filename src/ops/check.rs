@@ -28,7 +28,8 @@ use crate::store::{META_DIR, REMOVING_PREFIX, STAGING_PREFIX, STORE_DIR, Store};
 use crate::switch::{Links, links_of_installed};
 use crate::ui;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Problem {
     /// A pointer to a build that is not installed.
     DanglingPointer,
@@ -64,7 +65,7 @@ impl fmt::Display for Problem {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Finding {
     pub kind: Problem,
     /// Root-relative path (or `journal#N`).

@@ -4,6 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+
 use crate::config::Settings;
 use crate::error::{Error, IoContext, Result};
 use crate::link::{self, LinkSet, LinkState};
@@ -12,6 +14,7 @@ use crate::store::{STORE_DIR, Store};
 use crate::tree::Tree;
 
 /// One row of `gport list`.
+#[derive(Debug, Serialize)]
 pub struct InstalledRow {
     pub name: String,
     pub version: String,
@@ -31,6 +34,7 @@ pub fn installed(settings: &Settings) -> Result<Vec<InstalledRow>> {
 }
 
 /// One row of `gport list --available`.
+#[derive(Debug, Serialize)]
 pub struct AvailableRow {
     pub name: String,
     pub version: String,
@@ -53,78 +57,108 @@ pub fn available(settings: &Settings) -> Result<Vec<AvailableRow>> {
         .collect()
 }
 
-/// `gport info NAME`: the port, and what of it is installed.
-pub fn info(settings: &Settings, name: &str) -> Result<String> {
+/// `gport info NAME`: the port, and which of its builds are installed.
+#[derive(Debug, Serialize)]
+pub struct PortInfo {
+    pub name: String,
+    pub version: String,
+    pub summary: String,
+    pub homepage: String,
+    pub license: String,
+    pub category: String,
+    pub depends: Vec<String>,
+    pub runtime_depends: Vec<String>,
+    pub sources: Vec<SourceInfo>,
+    pub patches: Vec<String>,
+    pub overlays: Vec<String>,
+    pub installed: Vec<BuildInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceInfo {
+    pub file: String,
+    pub size: u64,
+    pub sha256: String,
+    pub urls: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BuildInfo {
+    pub id: String,
+    pub active: bool,
+}
+
+pub fn info(settings: &Settings, name: &str) -> Result<PortInfo> {
     let tree = Tree::open(&settings.tree)?;
     let store = Store::new(&settings.root);
     let p = tree.load(name)?;
-    let mut out = String::new();
-    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<12}{v}\n"));
-    line("name", p.name.to_string());
-    line("version", p.full_version());
-    line("summary", p.summary.clone());
-    line("homepage", p.homepage.clone());
-    line("license", p.license.clone());
-    line(
-        "category",
-        tree.category(name).unwrap_or_default().to_string(),
-    );
-    line("depends", crate::tree::dep_names(&p).join(" "));
-    for s in &p.sources {
-        line(
-            "source",
-            format!(
-                "{} ({} bytes, sha256 {})",
-                s.file_name(),
-                s.size,
-                s.sha256.as_str()
-            ),
-        );
-    }
-    for patch in &p.patches {
-        line(
-            "patch",
-            patch.file.get_ref().as_path().display().to_string(),
-        );
-    }
-    for o in &p.overlays {
-        line("overlay", o.as_path().display().to_string());
-    }
-    let versions: Vec<String> = store
-        .installed()?
-        .into_iter()
-        .filter(|i| i.port.name.as_str() == name)
-        .map(|i| {
-            if i.active {
-                format!("{} (active)", i.id)
-            } else {
-                i.id
-            }
-        })
-        .collect();
-    line(
-        "installed",
-        if versions.is_empty() {
-            "no".into()
-        } else {
-            versions.join(" ")
-        },
-    );
-    Ok(out)
+    let names = |v: &[crate::port::Name]| v.iter().map(|n| n.to_string()).collect();
+    Ok(PortInfo {
+        name: p.name.to_string(),
+        version: p.full_version(),
+        summary: p.summary.clone(),
+        homepage: p.homepage.clone(),
+        license: p.license.clone(),
+        category: tree.category(name).unwrap_or_default().to_string(),
+        depends: names(&p.depends),
+        runtime_depends: names(&p.runtime_depends),
+        sources: p
+            .sources
+            .iter()
+            .map(|s| SourceInfo {
+                file: s.file_name().into(),
+                size: s.size,
+                sha256: s.sha256.as_str().into(),
+                urls: s.urls.clone(),
+            })
+            .collect(),
+        patches: p
+            .patches
+            .iter()
+            .map(|x| x.file.get_ref().as_path().display().to_string())
+            .collect(),
+        overlays: p
+            .overlays
+            .iter()
+            .map(|o| o.as_path().display().to_string())
+            .collect(),
+        installed: store
+            .installed()?
+            .into_iter()
+            .filter(|i| i.port.name.as_str() == name)
+            .map(|i| BuildInfo {
+                id: i.id,
+                active: i.active,
+            })
+            .collect(),
+    })
+}
+
+/// One row of `gport deps NAME`.
+#[derive(Debug, Serialize)]
+pub struct DepRow {
+    pub name: String,
+    pub version: String,
+    pub id: String,
 }
 
 /// `gport deps NAME`: the install order of NAME's dependency closure,
 /// dependencies first, NAME itself last.
-pub fn deps(settings: &Settings, name: &str) -> Result<Vec<String>> {
+pub fn deps(settings: &Settings, name: &str) -> Result<Vec<DepRow>> {
     let tree = Tree::open(&settings.tree)?;
     Ok(tree
         .resolve(&[name.to_string()])?
         .into_iter()
-        .map(|p| p.package_id())
+        .map(|p| DepRow {
+            name: p.name.to_string(),
+            version: p.full_version(),
+            id: p.package_id(),
+        })
         .collect())
 }
 
 /// One row of `gport files NAME`.
+#[derive(Debug, Serialize)]
 pub struct FileRow {
     /// The file's path on the target, e.g. `/gales/pkg/lua-5.4.4/bin/lua`.
     pub path: PathBuf,
@@ -157,9 +191,20 @@ pub fn files(settings: &Settings, name: &str) -> Result<Vec<FileRow>> {
     Ok(rows)
 }
 
-/// `gport owner PATH`: which build a path belongs to, read from the link
-/// (or from the path itself when it lies inside the store).
-pub fn owner(settings: &Settings, path: &Path) -> Result<String> {
+/// `gport owner PATH`.
+#[derive(Debug, Serialize)]
+pub struct Owner {
+    /// The path asked about, as given.
+    pub path: PathBuf,
+    /// The owning build, `NAME-VERSION`.
+    pub build: String,
+    /// The file inside the store it is, e.g. `/gales/pkg/lua-5.4.4/bin/lua`.
+    pub file: PathBuf,
+}
+
+/// Which build a path belongs to, read from the link (or from the path
+/// itself when it lies inside the store).
+pub fn owner(settings: &Settings, path: &Path) -> Result<Owner> {
     let rel: PathBuf = path
         .components()
         .filter(|c| matches!(c, std::path::Component::Normal(_)))
@@ -185,9 +230,9 @@ pub fn owner(settings: &Settings, path: &Path) -> Result<String> {
     };
     let full = store.package_dir(&id).join(&rest);
     fs::symlink_metadata(&full).at("inspect", &full)?;
-    Ok(format!(
-        "{} is owned by {id} (/{STORE_DIR}/{id}/{})",
-        path.display(),
-        rest.display()
-    ))
+    Ok(Owner {
+        path: path.to_path_buf(),
+        file: Path::new("/").join(STORE_DIR).join(&id).join(&rest),
+        build: id,
+    })
 }

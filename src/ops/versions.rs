@@ -213,35 +213,9 @@ fn undo_targets(store: &Store, t: &Transaction) -> Result<Vec<(String, Option<St
     Ok(out)
 }
 
-/// `gport history`: one paragraph per transaction, oldest first.
-pub fn history(settings: &Settings) -> Result<Vec<String>> {
-    let txs = journal::read(&settings.root)?;
-    Ok(txs
-        .iter()
-        .map(|t| {
-            let end = match t.end {
-                End::Committed => "",
-                End::Aborted => " [failed or abandoned]",
-                End::Interrupted => " [interrupted]",
-            };
-            let mut s = format!(
-                "#{} {} {}{end}",
-                t.id,
-                journal::format_time(t.time),
-                t.command
-            );
-            for sw in &t.switches {
-                let d = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
-                s.push_str(&format!(
-                    "\n    {}: {} -> {}",
-                    sw.name,
-                    d(&sw.from),
-                    d(&sw.to)
-                ));
-            }
-            s
-        })
-        .collect())
+/// `gport history`: the journal's transactions, oldest first.
+pub fn history(settings: &Settings) -> Result<Vec<Transaction>> {
+    journal::read(&settings.root)
 }
 
 /// `gport remove NAME...`: deactivate, then delete every build. Refused
