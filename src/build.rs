@@ -70,6 +70,7 @@ pub fn prefix(port: &Port) -> PathBuf {
 /// source directory the script runs in and the newest mtime seen (for
 /// SOURCE_DATE_EPOCH).
 pub fn prepare_source(
+    settings: &Settings,
     port: &Port,
     work: &WorkDir,
     distfiles: &[PathBuf],
@@ -77,7 +78,10 @@ pub fn prepare_source(
     let mut newest = 0;
     for (src, file) in port.sources.iter().zip(distfiles) {
         if src.extract {
-            newest = newest.max(extract::extract(file, &work.src)?.newest_mtime);
+            let size = fs::metadata(file).map_or(0, |m| m.len());
+            let bar =
+                ui::Progress::bytes(settings, size, &format!("unpacking {}", src.file_name()));
+            newest = newest.max(extract::extract_with(file, &work.src, &bar)?.newest_mtime);
         } else {
             let to = work.src.join(src.file_name());
             fs::copy(file, &to).at("copy", file)?;
@@ -186,6 +190,7 @@ pub fn environment(
 /// Run the build script, output to the log. On failure the error carries
 /// the log's tail and its path.
 pub fn run_script(
+    settings: &Settings,
     port: &Port,
     work: &WorkDir,
     srcdir: &Path,
@@ -193,6 +198,14 @@ pub fn run_script(
 ) -> Result<()> {
     let log = File::create(&work.log).at("create", &work.log)?;
     let script = port.script_path();
+    let _spinner = ui::Progress::spinner(
+        settings,
+        &format!(
+            "building {} (log: {})",
+            port.package_id(),
+            work.log.display()
+        ),
+    );
     let status = Command::new("/bin/sh")
         .arg("-e")
         .arg(&script)

@@ -87,9 +87,20 @@ pub struct Settings {
     pub dry_run: bool,
     pub verbose: u8,
     pub quiet: bool,
+    /// Progress bars allowed (off for `--json` listings); drawn only on a
+    /// terminal (see `ui`).
+    pub progress: bool,
 }
 
 impl Settings {
+    /// The same settings with progress bars off (for `--json` output).
+    pub fn without_progress(&self) -> Settings {
+        Settings {
+            progress: false,
+            ..self.clone()
+        }
+    }
+
     pub fn resolve(o: Overrides) -> Result<Settings> {
         let root = absolute(o.root.unwrap_or_else(|| PathBuf::from("/")))?;
         let (config_path, explicit) = match o.config {
@@ -135,6 +146,7 @@ impl Settings {
             dry_run: o.dry_run,
             verbose: o.verbose,
             quiet: o.quiet,
+            progress: true,
         })
     }
 }

@@ -25,6 +25,7 @@ use tar::EntryType;
 use crate::atomic::{create_dirs_nofollow, is_plain_file_under, libc_nofollow};
 use crate::error::{Error, IoContext, Result};
 use crate::paths::stays_inside;
+use crate::ui::Progress;
 
 /// What an extraction produced.
 #[derive(Debug, Default, Clone, Copy)]
@@ -60,7 +61,13 @@ impl Compression {
 
 /// Open `archive` as a decompressed stream, decompressing on another thread.
 pub fn open_stream(archive: &Path) -> Result<Box<dyn Read>> {
-    let mut file = File::open(archive).at("open", archive)?;
+    open_stream_with(archive, &Progress::none())
+}
+
+/// As [`open_stream`], advancing `progress` by the compressed bytes read.
+pub fn open_stream_with(archive: &Path, progress: &Progress) -> Result<Box<dyn Read>> {
+    let file = File::open(archive).at("open", archive)?;
+    let mut file = progress.owned_reader(file);
     let mut head = [0u8; 6];
     let n = read_up_to(&mut file, &mut head).at("read", archive)?;
     let file = io::Cursor::new(head[..n].to_vec()).chain(file);
@@ -160,7 +167,12 @@ fn safe_relative(path: &Path) -> std::result::Result<PathBuf, String> {
 
 /// Extract `archive` into the existing directory `dest`.
 pub fn extract(archive: &Path, dest: &Path) -> Result<Stats> {
-    let stream = open_stream(archive)?;
+    extract_with(archive, dest, &Progress::none())
+}
+
+/// As [`extract`], showing progress.
+pub fn extract_with(archive: &Path, dest: &Path, progress: &Progress) -> Result<Stats> {
+    let stream = open_stream_with(archive, progress)?;
     let mut ar = tar::Archive::new(stream);
     let read_err = |source: io::Error| Error::Archive {
         archive: archive.to_path_buf(),

@@ -211,7 +211,8 @@ impl<'a> Fetcher<'a> {
             .at("create a temporary file in", store)?;
         let (sha, size) = match location {
             Location::Local(p) => {
-                let mut f = File::open(p).at("open", p)?;
+                let bar = ui::Progress::bytes(self.settings, src.size, src.file_name());
+                let mut f = bar.reader(File::open(p).at("open", p)?);
                 copy_hashed(&mut f, tmp.as_file_mut(), Some(src.size)).at("copy", p)?
             }
             Location::Http(url) => {
@@ -219,7 +220,8 @@ impl<'a> Fetcher<'a> {
                     path: PathBuf::from(url),
                     message: e.to_string(),
                 })?;
-                let mut body = response.into_body().into_reader();
+                let bar = ui::Progress::bytes(self.settings, src.size, src.file_name());
+                let mut body = bar.reader(response.into_body().into_reader());
                 copy_hashed(
                     &mut body as &mut dyn Read,
                     tmp.as_file_mut(),

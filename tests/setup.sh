@@ -12,6 +12,8 @@ command -v make >/dev/null 2>&1 || need="$need make"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 [ -e /usr/include/linux/version.h ] || need="$need linux-libc-dev"
 command -v pod2man >/dev/null 2>&1 || need="$need perl"
+command -v tmux >/dev/null 2>&1 || need="$need tmux"
+command -v man >/dev/null 2>&1 || need="$need man-db"
 if [ -n "$need" ]; then
 	echo "==> installing:$need"
 	export DEBIAN_FRONTEND=noninteractive

@@ -16,6 +16,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, settings: &Settings) -> Result<()> {
+    // A --json listing is data only: no bars, even on a terminal.
+    let quiet_bars = settings.without_progress();
+    let settings = if args.json { &quiet_bars } else { settings };
     let a = audit::audit(settings, &args.names, args.strict)?;
     if args.json {
         println!(

@@ -216,10 +216,10 @@ fn build_and_install(m: &mut Mutation, port: &Port) -> Result<()> {
     let distfiles = fetcher.fetch_all(port)?;
     ui::status(settings, &format!("building {id}"));
     let work = WorkDir::create(settings, port)?;
-    let (srcdir, epoch) = build::prepare_source(port, &work, &distfiles)?;
+    let (srcdir, epoch) = build::prepare_source(settings, port, &work, &distfiles)?;
     let deps = dependencies(&m.store, port)?;
     let env = build::environment(settings, port, &work, &srcdir, &deps, epoch);
-    build::run_script(port, &work, &srcdir, &env)?;
+    build::run_script(settings, port, &work, &srcdir, &env)?;
     let staged_prefix = check_destdir(&id, &work.dest, &build::prefix(port))?;
     ui::status(settings, &format!("installing {id}"));
     let staged = m.store.stage(port, &staged_prefix, &work.log)?;

@@ -42,6 +42,6 @@ pub fn extract(settings: &Settings, name: &str) -> Result<PathBuf> {
     let files = fetcher.fetch_all(&port)?;
     ui::status(settings, &format!("extracting {}", port.package_id()));
     let work = WorkDir::create(settings, &port)?;
-    let (srcdir, _) = build::prepare_source(&port, &work, &files)?;
+    let (srcdir, _) = build::prepare_source(settings, &port, &work, &files)?;
     Ok(srcdir)
 }
