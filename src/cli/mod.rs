@@ -11,6 +11,7 @@ use crate::error::Result;
 
 mod audit;
 mod check;
+mod completions;
 mod deps;
 mod extract;
 mod fetch;
@@ -21,6 +22,7 @@ mod info;
 mod install;
 mod list;
 mod makepatch;
+mod man;
 mod mirror;
 mod owner;
 mod remove;
@@ -104,6 +106,10 @@ pub enum Command {
     Check(check::Args),
     /// List installed packages, or the ports of the tree
     List(list::Args),
+    /// Write the manual pages gport(1), gports(5), gport.conf(5)
+    Man(man::Args),
+    /// Print a shell completion script
+    Completions(completions::Args),
     /// Show a port and which of its builds are installed
     Info(info::Args),
     /// Show the install order of a port's dependencies
@@ -161,6 +167,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::History(a) => history::run(a, &settings),
         Command::Check(a) => check::run(a, &settings),
         Command::List(a) => list::run(a, &settings),
+        Command::Man(a) => man::run(a, &settings),
+        Command::Completions(a) => completions::run(a, &settings),
         Command::Info(a) => info::run(a, &settings),
         Command::Deps(a) => deps::run(a, &settings),
         Command::Files(a) => files::run(a, &settings),
