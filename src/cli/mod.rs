@@ -13,6 +13,7 @@ mod audit;
 mod check;
 mod completions;
 mod deps;
+mod etc_diff;
 mod extract;
 mod fetch;
 mod files;
@@ -24,9 +25,11 @@ mod list;
 mod makepatch;
 mod man;
 mod mirror;
+mod outdated;
 mod owner;
 mod remove;
 mod rollback;
+mod search;
 mod switch;
 mod upgrade;
 
@@ -118,6 +121,12 @@ pub enum Command {
     Files(files::Args),
     /// Tell which package a path belongs to
     Owner(owner::Args),
+    /// List active packages the tree has newer builds of
+    Outdated(outdated::Args),
+    /// Find ports by name or summary
+    Search(search::Args),
+    /// Show how live /etc files differ from shipped examples
+    EtcDiff(etc_diff::Args),
     /// Fetch and verify a port's sources into the distfiles store
     Fetch(fetch::Args),
     /// Keep source mirrors: index, sync (append-only), import
@@ -173,6 +182,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Deps(a) => deps::run(a, &settings),
         Command::Files(a) => files::run(a, &settings),
         Command::Owner(a) => owner::run(a, &settings),
+        Command::Outdated(a) => outdated::run(a, &settings),
+        Command::Search(a) => search::run(a, &settings),
+        Command::EtcDiff(a) => etc_diff::run(a, &settings),
         Command::Fetch(a) => fetch::run(a, &settings),
         Command::Mirror(a) => mirror::run(a, &settings),
         Command::Extract(a) => extract::run(a, &settings),

@@ -2,6 +2,7 @@
 //! [`Settings`] and returning data for the CLI.
 
 pub mod check;
+pub mod etc;
 pub mod install;
 pub mod makepatch;
 pub mod mirror;

@@ -236,3 +236,43 @@ pub fn owner(settings: &Settings, path: &Path) -> Result<Owner> {
         build: id,
     })
 }
+
+/// One row of `gport outdated`.
+#[derive(Debug, Serialize)]
+pub struct OutdatedRow {
+    pub name: String,
+    pub active: String,
+    pub tree: String,
+}
+
+/// Active packages whose tree build is newer (what `upgrade` would do).
+pub fn outdated(settings: &Settings) -> Result<Vec<OutdatedRow>> {
+    let tree = Tree::open(&settings.tree)?;
+    let mut out = Vec::new();
+    for i in Store::new(&settings.root)
+        .installed()?
+        .into_iter()
+        .filter(|i| i.active)
+    {
+        let Ok(p) = tree.load(i.port.name.as_str()) else {
+            continue;
+        };
+        if crate::version::compare_full(&p.full_version(), &i.port.full_version()).is_gt() {
+            out.push(OutdatedRow {
+                name: p.name.to_string(),
+                active: i.port.full_version(),
+                tree: p.full_version(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Ports whose name or summary contains `term`, case-insensitively.
+pub fn search(settings: &Settings, term: &str) -> Result<Vec<AvailableRow>> {
+    let t = term.to_lowercase();
+    Ok(available(settings)?
+        .into_iter()
+        .filter(|r| r.name.contains(&t) || r.summary.to_lowercase().contains(&t))
+        .collect())
+}
