@@ -61,6 +61,18 @@ fn more_dry_runs_change_nothing() {
     ctx.ok(&["-n", "mirror", "index", m.to_str().unwrap()]);
     assert_eq!(before, snapshot(&m));
 
+    // import -n and extract -n write nothing.
+    let tarball = ctx.distfiles.join("hello-1.0.tar.gz");
+    let drop_dir = ctx.tmp.path().join("drop");
+    fs::create_dir_all(&drop_dir).unwrap();
+    fs::rename(&tarball, drop_dir.join("renamed.tgz")).unwrap();
+    let out = ctx.ok(&["-n", "mirror", "import", drop_dir.to_str().unwrap()]);
+    assert!(out.contains("imported\thello-1.0.tar.gz") && !tarball.exists(), "{out}");
+    ctx.ok(&["mirror", "import", drop_dir.to_str().unwrap()]);
+    assert!(tarball.exists());
+    let out = ctx.ok(&["-n", "extract", "hello"]);
+    assert!(out.starts_with("would fetch, unpack and patch hello-1.0") && !ctx.work.join("hello-1.0").exists(), "{out}");
+
     let src = std::path::PathBuf::from(ctx.ok(&["extract", "hello"]).trim());
     fs::write(src.join("hello.sh"), "#!/bin/sh\necho changed\n").unwrap();
     let tree_before = snapshot(&ctx.tree);

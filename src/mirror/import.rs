@@ -51,8 +51,10 @@ pub struct Report {
     pub unmatched: usize,
 }
 
-pub fn import(srcs: &[PathBuf], into: &Path, wanted: &Wanted) -> Result<Report> {
-    fs::create_dir_all(into).at("create", into)?;
+pub fn import(srcs: &[PathBuf], into: &Path, wanted: &Wanted, dry_run: bool) -> Result<Report> {
+    if !dry_run {
+        fs::create_dir_all(into).at("create", into)?;
+    }
     let mut files = Vec::new();
     for s in srcs {
         collect(s, &mut files)?;
@@ -79,6 +81,10 @@ pub fn import(srcs: &[PathBuf], into: &Path, wanted: &Wanted) -> Result<Report> 
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(crate::error::Error::io("inspect", &dest, e)),
+        }
+        if dry_run {
+            report.imported.push(name.clone());
+            continue;
         }
         let parent = Path::new(name).parent().unwrap_or(Path::new(""));
         create_dirs_nofollow(into, parent)?;

@@ -63,8 +63,8 @@ pub fn import(
         None => import::wanted_by_tree(&Tree::open(&settings.tree)?)?,
     };
     let into = into.unwrap_or(&settings.distfiles);
-    let r = import::import(srcs, into, &wanted)?;
-    if index.is_some() && !r.imported.is_empty() {
+    let r = import::import(srcs, into, &wanted, settings.dry_run)?;
+    if index.is_some() && !r.imported.is_empty() && !settings.dry_run {
         // Keep the receiving mirror's own INDEX true.
         if into.join(INDEX).exists() {
             let known = std::fs::read_to_string(into.join(INDEX))

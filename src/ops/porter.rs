@@ -38,6 +38,11 @@ pub fn fetch(settings: &Settings, names: &[String]) -> Result<Vec<PathBuf>> {
 pub fn extract(settings: &Settings, name: &str) -> Result<PathBuf> {
     let tree = Tree::open(&settings.tree)?;
     let port = tree.load(name)?;
+    if settings.dry_run {
+        let dir = settings.workdir.join(port.package_id()).join("src");
+        println!("would fetch, unpack and patch {} into {}", port.package_id(), dir.display());
+        return Ok(dir);
+    }
     let fetcher = Fetcher::new(settings);
     let files = fetcher.fetch_all(&port)?;
     ui::status(settings, &format!("extracting {}", port.package_id()));
