@@ -10,6 +10,7 @@ use crate::config::{Overrides, Settings};
 use crate::error::Result;
 
 mod check;
+mod checksum;
 mod deps;
 mod extract;
 mod fetch;
@@ -112,6 +113,8 @@ pub enum Command {
     Owner(owner::Args),
     /// Fetch and verify a port's sources into the distfiles store
     Fetch(fetch::Args),
+    /// Fill in a port's sha256 and size; --update replaces changed ones
+    Checksum(checksum::Args),
     /// Keep source mirrors: index, sync (append-only), import
     Mirror(mirror::Args),
     /// Prepare a port's patched source in its work dir
@@ -152,6 +155,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Files(a) => files::run(a, &settings),
         Command::Owner(a) => owner::run(a, &settings),
         Command::Fetch(a) => fetch::run(a, &settings),
+        Command::Checksum(a) => checksum::run(a, &settings),
         Command::Mirror(a) => mirror::run(a, &settings),
         Command::Extract(a) => extract::run(a, &settings),
     }

@@ -2,6 +2,7 @@
 //! [`Settings`] and returning data for the CLI.
 
 pub mod check;
+pub mod checksum;
 pub mod install;
 pub mod mirror;
 pub mod porter;
