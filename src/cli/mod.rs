@@ -19,6 +19,7 @@ mod gc;
 mod history;
 mod info;
 mod install;
+mod lint;
 mod list;
 mod mirror;
 mod owner;
@@ -115,6 +116,8 @@ pub enum Command {
     Fetch(fetch::Args),
     /// Fill in a port's sha256 and size; --update replaces changed ones
     Checksum(checksum::Args),
+    /// Check ports for errors and what a reviewer would ask about
+    Lint(lint::Args),
     /// Keep source mirrors: index, sync (append-only), import
     Mirror(mirror::Args),
     /// Prepare a port's patched source in its work dir
@@ -156,6 +159,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Owner(a) => owner::run(a, &settings),
         Command::Fetch(a) => fetch::run(a, &settings),
         Command::Checksum(a) => checksum::run(a, &settings),
+        Command::Lint(a) => lint::run(a, &settings),
         Command::Mirror(a) => mirror::run(a, &settings),
         Command::Extract(a) => extract::run(a, &settings),
     }

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod checksum;
 pub mod install;
+pub mod lint;
 pub mod mirror;
 pub mod porter;
 pub mod query;
