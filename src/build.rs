@@ -106,7 +106,7 @@ pub fn prepare_source(
 }
 
 /// The one directory the first source unpacked into, or `src/` itself.
-fn single_top_dir(src: &Path) -> Result<PathBuf> {
+pub fn single_top_dir(src: &Path) -> Result<PathBuf> {
     let entries: Vec<_> = fs::read_dir(src)
         .at("read", src)?
         .filter_map(|e| e.ok())

@@ -22,6 +22,7 @@ mod install;
 mod lint;
 mod list;
 mod mirror;
+mod new;
 mod owner;
 mod remove;
 mod rollback;
@@ -118,6 +119,8 @@ pub enum Command {
     Checksum(checksum::Args),
     /// Check ports for errors and what a reviewer would ask about
     Lint(lint::Args),
+    /// Write a port skeleton from a source tarball URL
+    New(new::Args),
     /// Keep source mirrors: index, sync (append-only), import
     Mirror(mirror::Args),
     /// Prepare a port's patched source in its work dir
@@ -160,6 +163,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fetch(a) => fetch::run(a, &settings),
         Command::Checksum(a) => checksum::run(a, &settings),
         Command::Lint(a) => lint::run(a, &settings),
+        Command::New(a) => new::run(a, &settings),
         Command::Mirror(a) => mirror::run(a, &settings),
         Command::Extract(a) => extract::run(a, &settings),
     }

@@ -6,6 +6,7 @@ pub mod checksum;
 pub mod install;
 pub mod lint;
 pub mod mirror;
+pub mod new;
 pub mod porter;
 pub mod query;
 pub mod versions;
