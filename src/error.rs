@@ -35,6 +35,33 @@ impl fmt::Display for Conflict {
     }
 }
 
+/// A source whose file no longer matches the checksum its port records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecksumChange {
+    pub file: String,
+    /// What port.toml says (None where it says nothing).
+    pub old_sha256: Option<String>,
+    pub old_size: Option<u64>,
+    /// What the file has.
+    pub new_sha256: String,
+    pub new_size: u64,
+}
+
+impl fmt::Display for ChecksumChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let none = || "(none)".to_string();
+        write!(
+            f,
+            "{}: sha256 {} -> {}, size {} -> {}",
+            self.file,
+            self.old_sha256.clone().unwrap_or_else(none),
+            self.new_sha256,
+            self.old_size.map_or_else(none, |s| s.to_string()),
+            self.new_size
+        )
+    }
+}
+
 /// Where an error in a text file is: file, 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
@@ -112,6 +139,21 @@ pub enum Error {
         actual_size: u64,
         kept_at: Option<PathBuf>,
     },
+
+    #[error("{port}: {} no longer match{} the checksum in port.toml; nothing was written\n{}",
+        if changes.len() == 1 { "a source" } else { "sources" }, if changes.len() == 1 { "es" } else { "" },
+        changes.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n"))]
+    ChecksumChanged {
+        port: String,
+        changes: Vec<ChecksumChange>,
+    },
+
+    #[error("lint found {errors} error{} and {warnings} warning{}",
+        if *errors == 1 { "" } else { "s" }, if *warnings == 1 { "" } else { "s" })]
+    LintFailed { errors: usize, warnings: usize },
+
+    #[error("port '{name}' already exists: {}", path.display())]
+    PortExists { name: String, path: PathBuf },
 
     #[error("cannot fetch {file}: every location failed\n{}", attempts.iter().map(|a| format!("  - {a}")).collect::<Vec<_>>().join("\n"))]
     FetchFailed { file: String, attempts: Vec<String> },
@@ -230,6 +272,19 @@ impl Error {
             Error::Checksum { .. } => Some(
                 "the file differs from what the port names; if upstream re-rolled the \
                  tarball, check why before updating the port with `gport checksum --update`"
+                    .into(),
+            ),
+            Error::ChecksumChanged { port, .. } => Some(format!(
+                "if upstream re-rolled the tarball, find out why before recording the new \
+                 checksum with `gport checksum --update {port}`; to fetch afresh, delete the \
+                 store copy first"
+            )),
+            Error::LintFailed { .. } => {
+                Some("errors are listed above as `NAME: error: ...`; warnings alone pass".into())
+            }
+            Error::PortExists { .. } => Some(
+                "choose another name, or edit the existing port (`gport checksum NAME` \
+                 refreshes its checksums)"
                     .into(),
             ),
             Error::FetchFailed { file, .. } => Some(format!(

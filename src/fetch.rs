@@ -6,6 +6,9 @@
 //! against the port's size and SHA-256, fsync'd, and only then renamed to
 //! their final name. A copy that fails the check is moved to `.rejected/`
 //! (kept for inspection, never used) and the next location is tried.
+//!
+//! A port being written has no checksum yet: [`Fetcher::download_unverified`]
+//! downloads the same way and reports the checksum instead of checking it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -19,10 +22,15 @@ use crate::error::{Error, IoContext, Result};
 use crate::hash::{copy_hashed, hash_file};
 use crate::mirror::index::{Index, check_path};
 use crate::mirror::sync::Source as MirrorSource;
-use crate::port::Source;
+use crate::port::{Source, check_distfile_name, default_file_name};
 use crate::ui;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
+use tempfile::NamedTempFile;
+
+/// The most an unverified download may bring: with no size to expect, this
+/// is what keeps an endless body from filling the disk.
+pub const UNVERIFIED_LIMIT: u64 = 4 << 30;
 
 /// Where set-aside copies go, inside the store.
 pub const REJECTED_DIR: &str = ".rejected";
@@ -144,11 +152,7 @@ impl<'a> Fetcher<'a> {
                 },
                 None => src.file_name().to_string(),
             };
-            if m.starts_with("http://") || m.starts_with("https://") {
-                out.push(Location::Http(crate::http::join_url(m, &path)));
-            } else {
-                out.push(Location::Local(Path::new(m).join(path)));
-            }
+            out.push(mirror_location(m, &path));
         }
         out.extend(src.urls.iter().cloned().map(Location::Http));
         out
@@ -201,38 +205,48 @@ impl<'a> Fetcher<'a> {
         index
     }
 
-    /// Copy one location into a temporary file in the store, verify it, and
-    /// rename it into place.
-    fn try_location(&self, location: &Location, src: &Source, dest: &Path) -> Result<()> {
+    /// Copy one location into a temporary file in the store, hashing it on
+    /// the way; at most `limit` bytes are accepted.
+    fn copy_to_temp(
+        &self,
+        location: &Location,
+        file: &str,
+        limit: u64,
+    ) -> Result<(NamedTempFile, String, u64)> {
         let store = &self.settings.distfiles;
         let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{}.partial-", src.file_name()))
+            .prefix(&format!(".{file}.partial-"))
             .tempfile_in(store)
             .at("create a temporary file in", store)?;
         let (sha, size) = match location {
             Location::Local(p) => {
-                let bar = ui::Progress::bytes(self.settings, src.size, src.file_name());
+                let bar = ui::Progress::bytes(self.settings, limit, file);
                 let mut f = bar.reader(File::open(p).at("open", p)?);
-                copy_hashed(&mut f, tmp.as_file_mut(), Some(src.size)).at("copy", p)?
+                copy_hashed(&mut f, tmp.as_file_mut(), Some(limit)).at("copy", p)?
             }
             Location::Http(url) => {
                 let response = self.agent.get(url).call().map_err(|e| Error::Invalid {
                     path: PathBuf::from(url),
                     message: e.to_string(),
                 })?;
-                let bar = ui::Progress::bytes(self.settings, src.size, src.file_name());
+                let bar = ui::Progress::bytes(self.settings, limit, file);
                 let mut body = bar.reader(response.into_body().into_reader());
-                copy_hashed(
-                    &mut body as &mut dyn Read,
-                    tmp.as_file_mut(),
-                    Some(src.size),
-                )
-                .map_err(|e| Error::Invalid {
-                    path: PathBuf::from(url),
-                    message: format!("download failed: {e}"),
-                })?
+                copy_hashed(&mut body as &mut dyn Read, tmp.as_file_mut(), Some(limit)).map_err(
+                    |e| Error::Invalid {
+                        path: PathBuf::from(url),
+                        message: format!("download failed: {e}"),
+                    },
+                )?
             }
         };
+        Ok((tmp, sha, size))
+    }
+
+    /// Copy one location into a temporary file in the store, verify it, and
+    /// rename it into place.
+    fn try_location(&self, location: &Location, src: &Source, dest: &Path) -> Result<()> {
+        let store = &self.settings.distfiles;
+        let (tmp, sha, size) = self.copy_to_temp(location, src.file_name(), src.size)?;
         if sha != src.sha256.as_str() || size != src.size {
             let kept = self.set_aside(tmp.path(), src.file_name(), &sha)?;
             // The temporary file was renamed away; do not let its drop fail.
@@ -251,6 +265,66 @@ impl<'a> Fetcher<'a> {
         fsync_dir(store)
     }
 
+    /// Download a source whose checksum is not known yet (a port being
+    /// written): each mirror by file name, then `urls`, streamed into a
+    /// temporary file in the store and renamed to `STORE/FILE` only once
+    /// complete and hashed. Returns the path, SHA-256 and size. Nothing
+    /// vouches for the content: the caller shows the checksum to the porter
+    /// and writes it into the port, where it is reviewed.
+    pub fn download_unverified(
+        &self,
+        file: &str,
+        urls: &[String],
+    ) -> Result<(PathBuf, String, u64)> {
+        let store = &self.settings.distfiles;
+        check_distfile_name(file).map_err(|message| Error::Invalid {
+            path: store.join(file),
+            message,
+        })?;
+        fs::create_dir_all(store).at("create the distfiles store", store)?;
+        let dest = store.join(file);
+        let mut locations = Vec::new();
+        for m in &self.settings.mirrors {
+            // Without a checksum an INDEX can only be searched by name.
+            let path = match self.mirror_index(m) {
+                Some(idx) => match idx
+                    .entries
+                    .iter()
+                    .find(|e| default_file_name(&e.path) == file && check_path(&e.path).is_ok())
+                {
+                    Some(e) => e.path.clone(),
+                    None => continue,
+                },
+                None => file.to_string(),
+            };
+            locations.push(mirror_location(m, &path));
+        }
+        locations.extend(urls.iter().cloned().map(Location::Http));
+
+        let mut attempts = Vec::new();
+        for location in locations {
+            ui::status(self.settings, &format!("fetching {file} from {location}"));
+            match self.copy_to_temp(&location, file, UNVERIFIED_LIMIT) {
+                Ok((tmp, sha, size)) => {
+                    tmp.as_file().sync_all().at("sync", tmp.path())?;
+                    tmp.persist(&dest)
+                        .map_err(|e| Error::io("rename into place", &dest, e.error))?;
+                    fsync_dir(store)?;
+                    return Ok((dest, sha, size));
+                }
+                Err(e) => {
+                    let text = format!("{location}: {}", chain(&e));
+                    ui::warn(self.settings, &text);
+                    attempts.push(text);
+                }
+            }
+        }
+        Err(Error::FetchFailed {
+            file: file.to_string(),
+            attempts,
+        })
+    }
+
     /// Move a bad copy to `.rejected/FILE.SHA12` and return the new path.
     fn set_aside(&self, path: &Path, file: &str, actual_sha: &str) -> Result<PathBuf> {
         let dir = self.settings.distfiles.join(REJECTED_DIR);
@@ -259,6 +333,15 @@ impl<'a> Fetcher<'a> {
         fs::rename(path, &kept).at("set aside", path)?;
         fsync_dir(&dir)?;
         Ok(kept)
+    }
+}
+
+/// A file on a mirror: an HTTP base URL or a local directory.
+fn mirror_location(mirror: &str, path: &str) -> Location {
+    if mirror.starts_with("http://") || mirror.starts_with("https://") {
+        Location::Http(crate::http::join_url(mirror, path))
+    } else {
+        Location::Local(Path::new(mirror).join(path))
     }
 }
 

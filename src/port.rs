@@ -148,8 +148,35 @@ impl Source {
     pub fn file_name(&self) -> &str {
         match &self.file {
             Some(f) => f.get_ref(),
-            None => self.urls[0].rsplit('/').next().unwrap_or_default(),
+            None => default_file_name(&self.urls[0]),
         }
+    }
+}
+
+/// A source's store name when `file` is not set: the URL's last component.
+pub fn default_file_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or_default()
+}
+
+/// The URL schemes a source may use.
+pub fn is_source_url(url: &str) -> bool {
+    ["https://", "http://", "ftp://"]
+        .iter()
+        .any(|s| url.starts_with(s))
+}
+
+/// A distfile name must be a plain file name: it is joined to the store.
+pub fn check_distfile_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty()
+        || name.contains('/')
+        || name.starts_with('.')
+        || name.chars().any(|c| c.is_control())
+    {
+        Err(format!(
+            "invalid distfile name '{name}': a plain file name is required"
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -286,25 +313,15 @@ impl Port {
                     "a [[source]] needs at least one URL in `urls`".into(),
                 ));
             }
-            if let Some(bad) = src.urls.iter().find(|u| {
-                !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with("ftp://"))
-            }) {
+            if let Some(bad) = src.urls.iter().find(|u| !is_source_url(u)) {
                 return Err(at(
                     pf.sources.span(),
                     format!("URL '{bad}' must start with https://, http:// or ftp://"),
                 ));
             }
-            let name = src.file_name();
-            if name.is_empty()
-                || name.contains('/')
-                || name.starts_with('.')
-                || name.chars().any(|c| c.is_control())
-            {
+            if let Err(message) = check_distfile_name(src.file_name()) {
                 let span = src.file.as_ref().map_or(pf.sources.span(), |f| f.span());
-                return Err(at(
-                    span,
-                    format!("invalid distfile name '{name}': a plain file name is required"),
-                ));
+                return Err(at(span, message));
             }
         }
         for dep in pf.depends.iter().chain(&pf.runtime_depends) {

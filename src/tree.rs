@@ -35,10 +35,12 @@ impl Tree {
             for entry in entries {
                 let entry = entry.at("read the ports directory", &dir)?;
                 let path = entry.path();
-                if !path.join("port.toml").is_file() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                // Hidden directories are never ports: `gport new` assembles a
+                // port in `.NAME.new-*` before renaming it into place.
+                if name.starts_with('.') || !path.join("port.toml").is_file() {
                     continue;
                 }
-                let name = entry.file_name().to_string_lossy().into_owned();
                 if let Some(first) = index.get(&name) {
                     return Err(Error::DuplicatePort {
                         name,
@@ -78,8 +80,14 @@ impl Tree {
     }
 
     pub fn load(&self, name: &str) -> Result<Port> {
+        Port::load(self.dir(name)?, Some(name))
+    }
+
+    /// A port's directory, without loading it (for tools that edit a port
+    /// that does not load yet).
+    pub fn dir(&self, name: &str) -> Result<&Path> {
         match self.index.get(name) {
-            Some(dir) => Port::load(dir, Some(name)),
+            Some(dir) => Ok(dir),
             None => Err(Error::UnknownPort {
                 name: name.to_string(),
                 suggestion: self.suggest(name),
@@ -103,8 +111,12 @@ impl Tree {
             })
     }
 
+    pub fn contains(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
     /// The closest port name, for "did you mean".
-    fn suggest(&self, name: &str) -> Option<String> {
+    pub fn suggest(&self, name: &str) -> Option<String> {
         let limit = (name.len() / 3).max(1);
         self.names()
             .map(|n| (edit_distance(name, n), n))

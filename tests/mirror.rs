@@ -8,11 +8,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::http::{Reply, Server};
-use common::{Ctx, sha256_hex, snapshot};
+use common::{Ctx, PyServer, sha256_hex, snapshot};
 
 fn gport(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gport"))
@@ -54,45 +54,6 @@ fn make_mirror(dir: &Path, n: usize) {
             .status
             .success()
     );
-}
-
-struct PyServer(Child, String);
-
-impl PyServer {
-    fn start(dir: &Path) -> PyServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                "--bind",
-                "127.0.0.1",
-                &port.to_string(),
-            ])
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        PyServer(child, format!("http://127.0.0.1:{port}"))
-    }
-}
-
-impl Drop for PyServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Files of a mirror dir, without gport's own state.

@@ -11,6 +11,7 @@ use crate::error::Result;
 
 mod audit;
 mod check;
+mod checksum;
 mod completions;
 mod deps;
 mod etc_diff;
@@ -21,10 +22,12 @@ mod gc;
 mod history;
 mod info;
 mod install;
+mod lint;
 mod list;
 mod makepatch;
 mod man;
 mod mirror;
+mod new;
 mod outdated;
 mod owner;
 mod remove;
@@ -129,6 +132,12 @@ pub enum Command {
     EtcDiff(etc_diff::Args),
     /// Fetch and verify a port's sources into the distfiles store
     Fetch(fetch::Args),
+    /// Fill in a port's sha256 and size; --update replaces changed ones
+    Checksum(checksum::Args),
+    /// Check ports for errors and what a reviewer would ask about
+    Lint(lint::Args),
+    /// Write a port skeleton from a source tarball URL
+    New(new::Args),
     /// Keep source mirrors: index, sync (append-only), import
     Mirror(mirror::Args),
     /// Prepare a port's patched source in its work dir
@@ -186,6 +195,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Search(a) => search::run(a, &settings),
         Command::EtcDiff(a) => etc_diff::run(a, &settings),
         Command::Fetch(a) => fetch::run(a, &settings),
+        Command::Checksum(a) => checksum::run(a, &settings),
+        Command::Lint(a) => lint::run(a, &settings),
+        Command::New(a) => new::run(a, &settings),
         Command::Mirror(a) => mirror::run(a, &settings),
         Command::Extract(a) => extract::run(a, &settings),
         Command::Audit(a) => audit::run(a, &settings),

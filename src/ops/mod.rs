@@ -2,10 +2,13 @@
 //! [`Settings`] and returning data for the CLI.
 
 pub mod check;
+pub mod checksum;
 pub mod etc;
 pub mod install;
+pub mod lint;
 pub mod makepatch;
 pub mod mirror;
+pub mod new;
 pub mod porter;
 pub mod query;
 pub mod versions;

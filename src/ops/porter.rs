@@ -40,7 +40,11 @@ pub fn extract(settings: &Settings, name: &str) -> Result<PathBuf> {
     let port = tree.load(name)?;
     if settings.dry_run {
         let dir = settings.workdir.join(port.package_id()).join("src");
-        println!("would fetch, unpack and patch {} into {}", port.package_id(), dir.display());
+        println!(
+            "would fetch, unpack and patch {} into {}",
+            port.package_id(),
+            dir.display()
+        );
         return Ok(dir);
     }
     let fetcher = Fetcher::new(settings);

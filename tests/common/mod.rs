@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -172,4 +173,45 @@ pub fn is_static_elf(path: &Path) -> bool {
 
 pub fn sha256_hex(data: &[u8]) -> String {
     gport::hash::to_hex(&Sha256::digest(data))
+}
+
+/// `python3 -m http.server` on a free loopback port, serving `dir`: an
+/// HTTP server gport's authors did not write. `.1` is its base URL.
+pub struct PyServer(pub Child, pub String);
+
+impl PyServer {
+    pub fn start(dir: &Path) -> PyServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+            ])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        PyServer(child, format!("http://127.0.0.1:{port}"))
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
