@@ -22,8 +22,10 @@ use crate::extract;
 use crate::lock::Lock;
 use crate::patch;
 use crate::port::Port;
+use crate::sandbox::{self, Sandbox};
 use crate::store::STORE_DIR;
 use crate::ui;
+use std::sync::Arc;
 
 /// The directories of one build.
 pub struct WorkDir {
@@ -195,9 +197,35 @@ pub fn run_script(
     work: &WorkDir,
     srcdir: &Path,
     env: &BTreeMap<String, String>,
+    deps: &[Dep],
 ) -> Result<()> {
     let log = File::create(&work.log).at("create", &work.log)?;
     let script = port.script_path();
+    let mut cmd = Command::new("/bin/sh");
+    if settings.sandbox {
+        sandbox::probe().map_err(|reason| Error::SandboxUnavailable {
+            package: port.package_id(),
+            reason,
+        })?;
+        let readable: Vec<&Path> = std::iter::once(port.dir.as_path())
+            .chain(deps.iter().map(|d| d.dir.as_path()))
+            .collect();
+        let sb = Sandbox::new(&[work.dir.as_path()], &readable, srcdir).map_err(|e| {
+            Error::SandboxUnavailable {
+                package: port.package_id(),
+                reason: format!("cannot prepare it: {e}"),
+            }
+        })?;
+        Arc::new(sb).apply(&mut cmd);
+    } else {
+        ui::warn(
+            settings,
+            &format!(
+                "building {} WITHOUT a sandbox (sandbox = false): the script can use the network and write anywhere you can",
+                port.package_id()
+            ),
+        );
+    }
     let _spinner = ui::Progress::spinner(
         settings,
         &format!(
@@ -206,7 +234,7 @@ pub fn run_script(
             work.log.display()
         ),
     );
-    let status = Command::new("/bin/sh")
+    let status = cmd
         .arg("-e")
         .arg(&script)
         .current_dir(srcdir)

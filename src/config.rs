@@ -35,6 +35,8 @@ pub struct ConfigFile {
     pub ldflags: Option<String>,
     /// Replaces the built-in link rules when present.
     pub link: Option<Vec<LinkRule>>,
+    /// Build in the sandbox (default true); false allows unsandboxed builds.
+    pub sandbox: Option<bool>,
 }
 
 impl ConfigFile {
@@ -84,6 +86,8 @@ pub struct Settings {
     pub cflags: String,
     pub ldflags: String,
     pub links: Vec<LinkRule>,
+    /// Run build scripts in the sandbox (`sandbox` in gport.conf).
+    pub sandbox: bool,
     pub dry_run: bool,
     pub verbose: u8,
     pub quiet: bool,
@@ -142,6 +146,7 @@ impl Settings {
             cflags: file.cflags.unwrap_or_else(|| "-Os -pipe".into()),
             ldflags: file.ldflags.unwrap_or_else(|| "-static".into()),
             links,
+            sandbox: file.sandbox.unwrap_or(true),
             root,
             dry_run: o.dry_run,
             verbose: o.verbose,

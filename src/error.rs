@@ -211,6 +211,9 @@ pub enum Error {
     #[error("{package} is already installed at {}, but it is not a complete gport package", path.display())]
     Occupied { package: String, path: PathBuf },
 
+    #[error("refusing to build {package} without a sandbox: {reason}")]
+    SandboxUnavailable { package: String, reason: String },
+
     #[error("package '{name}' is not installed")]
     NotInstalled { name: String },
 
@@ -309,6 +312,9 @@ impl Error {
                 Some("break the cycle in the ports' `depends` lists".into())
             }
             Error::NotInstalled { .. } => Some("`gport list` shows installed packages".into()),
+            Error::SandboxUnavailable { .. } => Some(
+                "enable user namespaces, or set `sandbox = false` in ROOT/etc/gport.conf to allow unsandboxed builds (the build script then runs with your privileges and network)".into(),
+            ),
             Error::NoSuchBuild { name, .. } => Some(format!("`gport install {name}` builds the tree's version; `gport list` shows what is installed")),
             Error::NoRollback { .. } => Some("`gport history` shows what the journal remembers; `gport switch NAME VERSION` activates any installed build".into()),
             Error::Required { .. } => Some("remove the dependents first, or pass --force".into()),

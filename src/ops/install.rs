@@ -219,7 +219,7 @@ fn build_and_install(m: &mut Mutation, port: &Port) -> Result<()> {
     let (srcdir, epoch) = build::prepare_source(settings, port, &work, &distfiles)?;
     let deps = dependencies(&m.store, port)?;
     let env = build::environment(settings, port, &work, &srcdir, &deps, epoch);
-    build::run_script(settings, port, &work, &srcdir, &env)?;
+    build::run_script(settings, port, &work, &srcdir, &env, &deps)?;
     let staged_prefix = check_destdir(&id, &work.dest, &build::prefix(port))?;
     ui::status(settings, &format!("installing {id}"));
     let staged = m.store.stage(port, &staged_prefix, &work.log)?;
