@@ -19,11 +19,12 @@ use crate::atomic::remove_tree;
 use crate::config::Settings;
 use crate::error::{Error, IoContext, Result};
 use crate::extract;
+use crate::fetch::Fetcher;
 use crate::lock::Lock;
 use crate::patch;
 use crate::port::Port;
 use crate::sandbox::{self, Sandbox};
-use crate::store::STORE_DIR;
+use crate::store::{STORE_DIR, Store, check_destdir};
 use crate::ui;
 use std::sync::Arc;
 
@@ -39,11 +40,16 @@ pub struct WorkDir {
 impl WorkDir {
     /// A fresh work dir for `port` under the configured work area.
     pub fn create(settings: &Settings, port: &Port) -> Result<WorkDir> {
-        let id = port.package_id();
+        Self::create_named(settings, &port.package_id())
+    }
+
+    /// A fresh work dir named `id` (a second build for `--check` uses
+    /// another name, so its paths differ).
+    pub fn create_named(settings: &Settings, id: &str) -> Result<WorkDir> {
         let lock = Lock::acquire_file(&settings.workdir.join(format!(".{id}.lock")), |m| {
             ui::status(settings, m)
         })?;
-        let dir = settings.workdir.join(&id);
+        let dir = settings.workdir.join(id);
         remove_tree(&dir)?;
         for sub in ["src", "dest", "home", "tmp"] {
             let d = dir.join(sub);
@@ -268,4 +274,41 @@ fn tail(path: &Path, lines: usize) -> String {
     let text = String::from_utf8_lossy(&buf);
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Each dependency's active build, which must be installed by now.
+pub fn dependencies(store: &Store, port: &Port) -> Result<Vec<Dep>> {
+    port.depends
+        .iter()
+        .map(|d| {
+            let id = store
+                .active(d.as_str())?
+                .ok_or_else(|| Error::NotInstalled {
+                    name: d.to_string(),
+                })?;
+            Ok(Dep {
+                name: d.to_string(),
+                dir: store.package_dir(&id),
+            })
+        })
+        .collect()
+}
+
+/// Fetch, prepare and build `port` in the work dir `dirname`; return the
+/// work dir and the staged prefix (checked: nothing outside it).
+pub fn build(
+    settings: &Settings,
+    store: &Store,
+    port: &Port,
+    dirname: &str,
+) -> Result<(WorkDir, PathBuf)> {
+    let distfiles = Fetcher::new(settings).fetch_all(port)?;
+    ui::status(settings, &format!("building {}", port.package_id()));
+    let work = WorkDir::create_named(settings, dirname)?;
+    let (srcdir, epoch) = prepare_source(settings, port, &work, &distfiles)?;
+    let deps = dependencies(store, port)?;
+    let env = environment(settings, port, &work, &srcdir, &deps, epoch);
+    run_script(settings, port, &work, &srcdir, &env, &deps)?;
+    let staged = check_destdir(&port.package_id(), &work.dest, &prefix(port))?;
+    Ok((work, staged))
 }

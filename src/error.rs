@@ -214,6 +214,9 @@ pub enum Error {
     #[error("refusing to build {package} without a sandbox: {reason}")]
     SandboxUnavailable { package: String, reason: String },
 
+    #[error("{package} does not build reproducibly: {count} difference(s)")]
+    NotReproducible { package: String, count: usize },
+
     #[error("package '{name}' is not installed")]
     NotInstalled { name: String },
 
@@ -312,6 +315,9 @@ impl Error {
                 Some("break the cycle in the ports' `depends` lists".into())
             }
             Error::NotInstalled { .. } => Some("`gport list` shows installed packages".into()),
+            Error::NotReproducible { .. } => Some(
+                "make the build deterministic (SOURCE_DATE_EPOCH, no build paths or times embedded), or document why in [build] unreproducible".into(),
+            ),
             Error::SandboxUnavailable { .. } => Some(
                 "enable user namespaces, or set `sandbox = false` in ROOT/etc/gport.conf to allow unsandboxed builds (the build script then runs with your privileges and network)".into(),
             ),

@@ -26,6 +26,7 @@ pub mod ops;
 pub mod patch;
 pub mod paths;
 pub mod port;
+pub mod reproduce;
 pub mod sandbox;
 pub mod skeleton;
 pub mod store;

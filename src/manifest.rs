@@ -14,6 +14,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use sha2::Digest;
+
 use crate::error::{Error, Result};
 
 pub const HEADER: &str = "# gport manifest 1";
@@ -40,9 +42,10 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn to_text(&self) -> String {
-        let mut s = String::from(HEADER);
-        s.push('\n');
+    /// The entry lines (paths, types, modes, sizes, contents' sha256, link
+    /// targets), sorted: what two builds must share to be the same.
+    fn entry_lines(&self) -> String {
+        let mut s = String::new();
         for e in &self.entries {
             let p = e.path.display();
             let _ = match &e.kind {
@@ -54,6 +57,20 @@ impl Manifest {
             };
         }
         s
+    }
+
+    /// SHA-256 over the entry lines: equal trees, equal hash, whatever the
+    /// machine, path or time of the build.
+    pub fn tree_hash(&self) -> String {
+        crate::hash::to_hex(&sha2::Sha256::digest(self.entry_lines().as_bytes()))
+    }
+
+    pub fn to_text(&self) -> String {
+        format!(
+            "{HEADER}\n# tree-hash {}\n{}",
+            self.tree_hash(),
+            self.entry_lines()
+        )
     }
 
     pub fn parse(file: &Path, text: &str) -> Result<Manifest> {
@@ -68,6 +85,9 @@ impl Manifest {
         }
         let mut entries = Vec::new();
         for (n, line) in lines {
+            if line.starts_with('#') {
+                continue;
+            }
             let f: Vec<&str> = line.split('\t').collect();
             if f.len() < 5 {
                 return Err(bad(n, "too few fields"));

@@ -195,6 +195,10 @@ pub struct BuildSection {
     pub script: Option<Spanned<RelPath>>,
     #[serde(default)]
     pub srcdir: Option<RelPath>,
+    /// Why two builds of this port differ, if they do (`build --check`
+    /// then reports the differences but does not fail).
+    #[serde(default)]
+    pub unreproducible: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

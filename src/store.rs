@@ -173,7 +173,13 @@ impl Store {
             .tempdir_in(&store)
             .at("create a staging directory in", &store)?;
         let mut entries = Vec::new();
-        copy_in(&id, staged_prefix, tmp.path(), Path::new(""), &mut entries)?;
+        copy_in(
+            &id,
+            staged_prefix,
+            Some(tmp.path()),
+            Path::new(""),
+            &mut entries,
+        )?;
         entries.sort_by(|a, b| a.path.cmp(&b.path));
         let manifest = Manifest { entries };
 
@@ -236,7 +242,7 @@ impl Staged {
 fn copy_in(
     id: &str,
     src_root: &Path,
-    dst_root: &Path,
+    dst_root: Option<&Path>,
     rel: &Path,
     entries: &mut Vec<Entry>,
 ) -> Result<()> {
@@ -268,11 +274,13 @@ fn copy_in(
             ));
         }
         let from = child.path();
-        let to = dst_root.join(&child_rel);
+        let to = dst_root.map(|d| d.join(&child_rel));
         let meta = fs::symlink_metadata(&from).at("inspect", &from)?;
         let ft = meta.file_type();
         if ft.is_dir() {
-            fs::create_dir(&to).at("create", &to)?;
+            if let Some(to) = &to {
+                fs::create_dir(to).at("create", to)?;
+            }
             entries.push(Entry {
                 path: child_rel.clone(),
                 mode: 0o555,
@@ -286,16 +294,22 @@ fn copy_in(
                 0o444
             };
             let mut input = File::open(&from).at("open", &from)?;
-            let mut out = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o644)
-                .custom_flags(libc_nofollow())
-                .open(&to)
-                .at("create", &to)?;
-            let (sha256, size) = copy_hashed(&mut input, &mut out, None).at("copy", &from)?;
-            out.set_permissions(fs::Permissions::from_mode(mode))
-                .at("set mode of", &to)?;
+            let (sha256, size) = match &to {
+                Some(to) => {
+                    let mut out = OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o644)
+                        .custom_flags(libc_nofollow())
+                        .open(to)
+                        .at("create", to)?;
+                    let r = copy_hashed(&mut input, &mut out, None).at("copy", &from)?;
+                    out.set_permissions(fs::Permissions::from_mode(mode))
+                        .at("set mode of", to)?;
+                    r
+                }
+                None => copy_hashed(&mut input, &mut std::io::sink(), None).at("read", &from)?,
+            };
             entries.push(Entry {
                 path: child_rel,
                 mode,
@@ -319,7 +333,9 @@ fn copy_in(
                     &format!("symlink to {target_str} leaves the package"),
                 ));
             }
-            std::os::unix::fs::symlink(&target, &to).at("create symlink", &to)?;
+            if let Some(to) = &to {
+                std::os::unix::fs::symlink(&target, to).at("create symlink", to)?;
+            }
             entries.push(Entry {
                 path: child_rel,
                 mode: 0o777,
@@ -335,6 +351,15 @@ fn copy_in(
         }
     }
     Ok(())
+}
+
+/// The manifest a staged prefix would get if installed: the same checks
+/// and normalised modes, nothing copied. For `build --check`.
+pub fn manifest_of_staged(id: &str, staged_prefix: &Path) -> Result<Manifest> {
+    let mut entries = Vec::new();
+    copy_in(id, staged_prefix, None, Path::new(""), &mut entries)?;
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Manifest { entries })
 }
 
 /// Set every directory under `path` (and itself) to 0555, deepest first.

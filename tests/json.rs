@@ -99,7 +99,10 @@ fn json_outputs_have_their_documented_shapes() {
             ("urls", "array"),
         ],
     );
-    shape(&info["installed"][0], &[("id", "str"), ("active", "bool")]);
+    shape(
+        &info["installed"][0],
+        &[("id", "str"), ("active", "bool"), ("tree_hash", "str")],
+    );
 
     let deps = json(&ctx, &["deps", "app", "--json"]);
     assert_eq!(deps[1]["id"], "app-1.0");

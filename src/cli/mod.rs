@@ -10,6 +10,7 @@ use crate::config::{Overrides, Settings};
 use crate::error::Result;
 
 mod audit;
+mod build;
 mod check;
 mod checksum;
 mod completions;
@@ -142,6 +143,8 @@ pub enum Command {
     Mirror(mirror::Args),
     /// Prepare a port's patched source in its work dir
     Extract(extract::Args),
+    /// Build a port without installing it; --check builds twice and compares
+    Build(build::Args),
     /// Check every patch against the pristine source, its headers, orphans
     Audit(audit::Args),
     /// Regenerate a port's patches from its edited work dir
@@ -200,6 +203,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::New(a) => new::run(a, &settings),
         Command::Mirror(a) => mirror::run(a, &settings),
         Command::Extract(a) => extract::run(a, &settings),
+        Command::Build(a) => build::run(a, &settings),
         Command::Audit(a) => audit::run(a, &settings),
         Command::Makepatch(a) => makepatch::run(a, &settings),
     }

@@ -9,13 +9,13 @@
 
 use std::fmt;
 
-use crate::build::{self, Dep, WorkDir};
+use crate::build;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::fetch::Fetcher;
 use crate::ops::Mutation;
 use crate::port::Port;
-use crate::store::{STORE_DIR, Staged, Store, check_destdir};
+use crate::store::{STORE_DIR, Staged, Store};
 use crate::switch::{self, Plan};
 use crate::tree::Tree;
 use crate::ui;
@@ -212,37 +212,11 @@ fn run(settings: &Settings, command: &str, ports: Vec<Port>) -> Result<()> {
 fn build_and_install(m: &mut Mutation, port: &Port) -> Result<()> {
     let settings = m.settings;
     let id = port.package_id();
-    let fetcher = Fetcher::new(settings);
-    let distfiles = fetcher.fetch_all(port)?;
-    ui::status(settings, &format!("building {id}"));
-    let work = WorkDir::create(settings, port)?;
-    let (srcdir, epoch) = build::prepare_source(settings, port, &work, &distfiles)?;
-    let deps = dependencies(&m.store, port)?;
-    let env = build::environment(settings, port, &work, &srcdir, &deps, epoch);
-    build::run_script(settings, port, &work, &srcdir, &env, &deps)?;
-    let staged_prefix = check_destdir(&id, &work.dest, &build::prefix(port))?;
+    let (work, staged_prefix) = build::build(settings, &m.store, port, &id)?;
     ui::status(settings, &format!("installing {id}"));
     let staged = m.store.stage(port, &staged_prefix, &work.log)?;
     activate(m, port, Some(staged))?;
     work.remove()
-}
-
-/// Each dependency's active build, which must be installed by now.
-fn dependencies(store: &Store, port: &Port) -> Result<Vec<Dep>> {
-    port.depends
-        .iter()
-        .map(|d| {
-            let id = store
-                .active(d.as_str())?
-                .ok_or_else(|| Error::NotInstalled {
-                    name: d.to_string(),
-                })?;
-            Ok(Dep {
-                name: d.to_string(),
-                dir: store.package_dir(&id),
-            })
-        })
-        .collect()
 }
 
 /// Plan the switch (conflicts stop everything here, before any change),

@@ -11,6 +11,7 @@ pub mod mirror;
 pub mod new;
 pub mod porter;
 pub mod query;
+pub mod reproduce;
 pub mod versions;
 
 use crate::config::Settings;

@@ -86,6 +86,8 @@ pub struct SourceInfo {
 pub struct BuildInfo {
     pub id: String,
     pub active: bool,
+    /// SHA-256 over the build's sorted paths, types, modes and contents.
+    pub tree_hash: String,
 }
 
 pub fn info(settings: &Settings, name: &str) -> Result<PortInfo> {
@@ -126,11 +128,14 @@ pub fn info(settings: &Settings, name: &str) -> Result<PortInfo> {
             .installed()?
             .into_iter()
             .filter(|i| i.port.name.as_str() == name)
-            .map(|i| BuildInfo {
-                id: i.id,
-                active: i.active,
+            .map(|i| {
+                Ok(BuildInfo {
+                    tree_hash: store.manifest(&i.id)?.tree_hash(),
+                    id: i.id,
+                    active: i.active,
+                })
             })
-            .collect(),
+            .collect::<Result<_>>()?,
     })
 }
 

@@ -107,6 +107,7 @@ rm -rf "$RDIR" "$TREES" "$GWORK"
 mkdir -p "$RDIR" "$TREES" "$STORE" "$GWORK" "$RES"
 RFS=$(stat -f -c %T "$RDIR")
 rm -f "$RES"/*
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 HF=(hyperfine --style basic -N)
 NAME=bench
 
@@ -329,6 +330,7 @@ check_active "$FD/root" "$FD/stow" "$FIRST_N" 1.0
     echo "strace=$(strace -V | head -n1)"
     echo "hyperfine=$(hyperfine --version)"
     echo "root_dir=$RDIR ($RFS)"
+    echo "load=$LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 } >"$RES/machine.txt"
 
 python3 - "$RES" "$FIRST_N" <<'EOF' | tee "$RES/summary.md"
@@ -358,6 +360,7 @@ def ch(key):
 print("Machine: %s CPU(s), %s, Linux %s; gport %s" %
       (machine["nproc"], machine["cpu"], machine["kernel"], machine["gport"]))
 print("Roots (builds, links, Stow targets): %s" % machine["root_dir"])
+print("Load average (1, 5, 15 min): %s" % machine["load"])
 print()
 print("| measure | files | gport | Stow | Stow / gport | target | result | fs changes gport | fs changes Stow | gport syscalls (stat, readlink) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
