@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -208,6 +209,13 @@ pub fn run_script(
     let log = File::create(&work.log).at("create", &work.log)?;
     let script = port.script_path();
     let mut cmd = Command::new("/bin/sh");
+    // SAFETY: umask is a plain system call.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+            Ok(())
+        });
+    }
     if settings.sandbox {
         sandbox::probe().map_err(|reason| Error::SandboxUnavailable {
             package: port.package_id(),
@@ -307,7 +315,14 @@ pub fn build(
     let work = WorkDir::create_named(settings, dirname)?;
     let (srcdir, epoch) = prepare_source(settings, port, &work, &distfiles)?;
     let deps = dependencies(store, port)?;
-    let env = environment(settings, port, &work, &srcdir, &deps, epoch);
+    let env = environment(
+        settings,
+        port,
+        &work,
+        &srcdir,
+        &deps,
+        port.build.source_date_epoch.unwrap_or(epoch),
+    );
     run_script(settings, port, &work, &srcdir, &env, &deps)?;
     let staged = check_destdir(&port.package_id(), &work.dest, &prefix(port))?;
     Ok((work, staged))

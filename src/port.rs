@@ -199,6 +199,10 @@ pub struct BuildSection {
     /// then reports the differences but does not fail).
     #[serde(default)]
     pub unreproducible: Option<String>,
+    /// SOURCE_DATE_EPOCH for the build; default: the newest mtime in the
+    /// source tarballs.
+    #[serde(default, rename = "source-date-epoch")]
+    pub source_date_epoch: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -150,3 +150,135 @@ fn without_namespaces_gport_refuses_unless_told_otherwise() {
         "{err}"
     );
 }
+
+#[test]
+fn build_check_names_what_differs() {
+    let ctx = lived_in();
+    // Deterministic.
+    write_port(&ctx, &PortSpec::hello("steady"));
+    let out = ctx.ok(&["build", "--check", "steady"]);
+    assert!(
+        out.starts_with("steady-1.0: reproducible (tree hash "),
+        "{out}"
+    );
+
+    // Embeds the build time in a text file.
+    let clock = format!(
+        "{BUILD_HELLO}mkdir -p \"$DESTDIR$PREFIX/share\"\ndate +%s%N > \"$DESTDIR$PREFIX/share/stamp\"\n"
+    );
+    write_port(
+        &ctx,
+        &PortSpec {
+            build: &clock,
+            ..PortSpec::hello("clock")
+        },
+    );
+    let out = ctx.run(&["build", "--check", "clock"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("differs\tshare/stamp\t") && text.contains("first difference at offset"),
+        "{text}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("clock-1.0 does not build reproducibly: 1 difference(s)")
+    );
+
+    // Embeds the build path in a static binary: the ELF section is named.
+    let cprog = "mkdir -p \"$DESTDIR$PREFIX/bin\"\nprintf '#include <stdio.h>\\nint main(void){puts(\"%s\");return 0;}\\n' \"$PWD\" > where.c\n$CC $CFLAGS $LDFLAGS -o \"$DESTDIR$PREFIX/bin/where\" where.c\n";
+    write_port(
+        &ctx,
+        &PortSpec {
+            build: cprog,
+            ..PortSpec::hello("where")
+        },
+    );
+    let out = ctx.run(&["build", "--check", "where"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("differs\tbin/where\t") && text.contains("(ELF section ."),
+        "{text}"
+    );
+
+    // A documented reason turns the failure into a report.
+    let dir = ctx.tree.join("gports/clock");
+    let toml = fs::read_to_string(dir.join("port.toml")).unwrap().replace(
+        "[build]\n",
+        "[build]\nunreproducible = \"embeds the build time on purpose\"\n",
+    );
+    fs::write(dir.join("port.toml"), toml).unwrap();
+    let out = ctx.ok(&["build", "--check", "clock"]);
+    assert!(
+        out.contains("not reproducible, as its port.toml says: embeds the build time on purpose"),
+        "{out}"
+    );
+}
+
+#[test]
+fn build_environment_is_exactly_the_documented_one() {
+    let ctx = lived_in();
+    let build = format!(
+        "{BUILD_HELLO}mkdir -p \"$DESTDIR$PREFIX/share\"\nenv | cut -d= -f1 | sort > \"$DESTDIR$PREFIX/share/env\"\numask > \"$DESTDIR$PREFIX/share/umask\"\necho \"$SOURCE_DATE_EPOCH\" > \"$DESTDIR$PREFIX/share/epoch\"\n"
+    );
+    write_port(
+        &ctx,
+        &PortSpec {
+            build: &build,
+            ..PortSpec::hello("envy")
+        },
+    );
+    let out = ctx
+        .cmd(&["install", "envy"])
+        .env("GPORT_CANARY", "leak")
+        .env("SSH_AUTH_SOCK", "/leak")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let share = ctx.root.join("gales/pkg/envy-1.0/share");
+    let vars: Vec<String> = fs::read_to_string(share.join("env"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .filter(|v| !["PWD", "SHLVL", "OLDPWD", "_"].contains(&v.as_str()))
+        .collect();
+    let documented = [
+        "CC",
+        "CFLAGS",
+        "CPPFLAGS",
+        "DESTDIR",
+        "HOME",
+        "HOSTCC",
+        "JOBS",
+        "LC_ALL",
+        "LDFLAGS",
+        "NAME",
+        "PATH",
+        "PORTDIR",
+        "PREFIX",
+        "SOURCE_DATE_EPOCH",
+        "SRCDIR",
+        "TMPDIR",
+        "TZ",
+        "VERSION",
+        "WORKDIR",
+    ];
+    assert_eq!(
+        vars, documented,
+        "the build saw variables beyond docs/gports.5.md"
+    );
+    assert_eq!(
+        fs::read_to_string(share.join("umask")).unwrap().trim(),
+        "0022"
+    );
+    // The synthetic tarball's entries are dated 1_600_000_000.
+    assert_eq!(
+        fs::read_to_string(share.join("epoch")).unwrap().trim(),
+        "1600000000"
+    );
+}
