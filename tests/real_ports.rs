@@ -256,3 +256,26 @@ fn base_installs_and_runs() {
     );
     assert!(assert_links_sound(&ctx, "usr") > 3);
 }
+
+/// Every port of the tree builds reproducibly in the sandbox (two builds,
+/// different paths and times, compared), or its port.toml says why not.
+#[test]
+fn every_real_port_passes_build_check() {
+    let ctx = Ctx::real();
+    // libarchive builds against these.
+    ctx.ok(&["install", "bzip2", "xz"]);
+    let mut failures = Vec::new();
+    for cat in ["gports", "base"] {
+        for e in fs::read_dir(common::repo().join(cat)).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            let out = ctx.run(&["build", "--check", &name]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if !out.status.success() {
+                failures.push(format!("{name}:\n{text}{}", String::from_utf8_lossy(&out.stderr)));
+            } else {
+                assert!(text.contains("reproducible (tree hash") || text.contains("as its port.toml says"), "{name}: {text}");
+            }
+        }
+    }
+    assert!(failures.is_empty(), "ports that do not reproduce:\n{}", failures.join("\n"));
+}
