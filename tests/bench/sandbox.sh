@@ -19,7 +19,7 @@ g() { "$gport" -q --tree . --distfiles "$store" --root "$work/$1" --workdir "$wo
 # libarchive links bzip2 and xz: install them in both roots first (untimed).
 for m in on off; do g "$m" install bzip2 xz 2>/dev/null; done
 
-ports=$(ls gports base)
+ports=$(for d in gports/*/ base/*/; do basename "$d"; done)
 declare -A t_on t_off
 now() { date +%s.%N; }
 for p in $ports; do
