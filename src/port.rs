@@ -205,7 +205,7 @@ pub struct BuildSection {
     pub source_date_epoch: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkAdjust {
     /// Globs (relative to the prefix) that are never linked.

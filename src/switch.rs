@@ -3,21 +3,23 @@
 //!
 //! The pointer `gales/pkg/NAME` names the active build, and links go through
 //! it, so links both builds share switch with one `rename(2)` whatever their
-//! number. Links that differ are handled so that every link resolves at
-//! every instant, whenever gport is killed:
+//! number — they are not even read (the manifests say they are shared;
+//! `check` verifies). Links that differ are handled so that every link
+//! resolves at every instant, whenever gport is killed:
 //!
-//! 1. before the flip, links only the new build has are created *pinned*
-//!    (pointing straight into the new build's directory), and links that
-//!    will change or go are pinned to the old build;
+//! 1. before the flip, links only the old build has are removed, and links
+//!    that will point to another file are *pinned* straight into the old
+//!    build's directory;
 //! 2. the pointer flips (or is created, or removed) by one rename;
-//! 3. after the flip, pinned links the new build wants are turned to go
-//!    through the pointer, and the old build's leftovers are removed.
+//! 3. after the flip, links only the new build has are created through the
+//!    pointer (they resolve at once), and pinned links are turned to go
+//!    through the pointer.
 //!
 //! Each phase is fsync'd before the next. After a kill, the pointer names
-//! exactly the old or the new build; links are through the pointer or
-//! pinned, all resolving; `check --repair` finishes phase 3.
+//! exactly the old or the new build, and every existing link resolves;
+//! `check --repair` adds what phase 3 had not created yet.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -26,7 +28,7 @@ use crate::config::Settings;
 use crate::error::{Conflict, Error, IoContext, Result};
 use crate::fault;
 use crate::journal::{Switch, Tx};
-use crate::link::{self, LinkSet, LinkState};
+use crate::link::{self, Inspector, LinkSet, LinkState};
 use crate::manifest::Manifest;
 use crate::port::Port;
 use crate::store::{STORE_DIR, Store};
@@ -51,17 +53,54 @@ pub struct Plan {
     pub name: String,
     pub from: Option<String>,
     pub to: Option<String>,
-    /// Phase 1: link -> symlink text (pinned).
+    /// Phase 1: links only the old build has.
+    pub drop: Vec<PathBuf>,
+    /// Phase 1: link -> symlink text pinned into the old build.
     pub pin: Vec<(PathBuf, PathBuf)>,
-    /// Phase 3: link -> symlink text (through the pointer).
+    /// Phase 3: absent links created through the pointer.
+    pub create: Vec<(PathBuf, PathBuf)>,
+    /// Phase 3: existing (pinned, dangling) links turned through the pointer.
     pub set: Vec<(PathBuf, PathBuf)>,
-    /// Phase 3: links removed.
-    pub remove: Vec<PathBuf>,
     /// Links shared by both builds: nothing to do, they follow the pointer.
     pub unchanged: usize,
+    /// Both builds have the same linkable paths and link rules: every link
+    /// is shared, and the switch is the pointer's rename alone.
+    pub all_shared: bool,
 }
 
 impl Plan {
+    /// Plan switching `name` to build `to_id` (whose port and manifest are
+    /// given): the common case of identical file lists is recognised from
+    /// the manifests alone, without reading a single link.
+    pub fn to_build(
+        settings: &Settings,
+        store: &Store,
+        name: &str,
+        to_id: &str,
+        to_port: &Port,
+        to_manifest: &Manifest,
+    ) -> Result<Plan> {
+        if let Some(from) = store
+            .active(name)?
+            .filter(|id| store.is_installed(id) && id != to_id)
+        {
+            let from_port = store.port_of(&from)?;
+            if from_port.links == to_port.links
+                && store.manifest(&from)?.linkable().eq(to_manifest.linkable())
+            {
+                return Ok(Plan {
+                    name: name.to_string(),
+                    from: Some(from),
+                    to: Some(to_id.to_string()),
+                    all_shared: true,
+                    ..Plan::default()
+                });
+            }
+        }
+        let links = links_of(settings, to_port, to_manifest)?;
+        Plan::new(settings, store, name, Some((to_id, &links)))
+    }
+
     /// Plan switching package `name` from its active build to `to` (None:
     /// deactivate). `to_links` are the links `to` wants. Conflicts are all
     /// collected, then reported together; nothing has changed.
@@ -89,40 +128,34 @@ impl Plan {
             ..Plan::default()
         };
         let mut conflicts = Vec::new();
+        let mut inspector = Inspector::default();
         let same_build = from.is_some() && from == to_id;
 
         for (l, rel) in to_links {
-            let through = link::link_target(l, name, rel);
             let to_id = to_id.as_deref().expect("links imply a build");
-            match link::inspect(root, l)? {
+            if from_links.get(l) == Some(rel) && !same_build {
+                plan.unchanged += 1;
+                continue;
+            }
+            let through = link::link_target(l, name, rel);
+            match inspector.inspect(root, l)? {
+                LinkState::Absent => plan.create.push((l.clone(), through)),
+                LinkState::Dangling { .. } => plan.set.push((l.clone(), through)),
                 LinkState::Package {
                     name: owner,
-                    pinned: None,
+                    pinned,
                     rel: cur,
-                    ..
+                    target,
                 } if owner == name => {
-                    let shared = cur == *rel && (same_build || from_links.get(l) == Some(rel));
-                    if shared {
+                    if pinned.is_none() && target == through && (same_build || from.is_none()) {
                         plan.unchanged += 1;
                         continue;
                     }
                     // It resolves into the old build now; keep it there until the flip.
-                    if let Some(from) = &from {
+                    if let (None, Some(from)) = (&pinned, &from) {
                         plan.pin
                             .push((l.clone(), link::pinned_target(l, from, &cur)));
                     }
-                    plan.set.push((l.clone(), through));
-                }
-                LinkState::Package {
-                    name: owner,
-                    pinned: Some(_),
-                    ..
-                } if owner == name => {
-                    plan.set.push((l.clone(), through));
-                }
-                LinkState::Absent | LinkState::Dangling { .. } => {
-                    plan.pin
-                        .push((l.clone(), link::pinned_target(l, to_id, rel)));
                     plan.set.push((l.clone(), through));
                 }
                 LinkState::Package {
@@ -151,20 +184,11 @@ impl Plan {
             if to_links.contains_key(l) {
                 continue;
             }
-            match link::inspect(root, l)? {
-                LinkState::Package {
-                    name: owner,
-                    pinned,
-                    rel,
-                    ..
-                } if owner == name => {
-                    if let (None, Some(from)) = (pinned, &from) {
-                        plan.pin
-                            .push((l.clone(), link::pinned_target(l, from, &rel)));
-                    }
-                    plan.remove.push(l.clone());
+            match inspector.inspect(root, l)? {
+                LinkState::Package { name: owner, .. } if owner == name => {
+                    plan.drop.push(l.clone())
                 }
-                LinkState::Dangling { .. } => plan.remove.push(l.clone()),
+                LinkState::Dangling { .. } => plan.drop.push(l.clone()),
                 _ => {}
             }
         }
@@ -172,17 +196,25 @@ impl Plan {
     }
 
     pub fn is_noop(&self) -> bool {
-        self.from == self.to && self.pin.is_empty() && self.set.is_empty() && self.remove.is_empty()
+        self.from == self.to
+            && self.drop.is_empty()
+            && self.pin.is_empty()
+            && self.create.is_empty()
+            && self.set.is_empty()
     }
 
     /// Carry out the plan; record the pointer change in `tx`.
     pub fn apply(&self, root: &Path, tx: Option<&mut Tx>) -> Result<()> {
         let mut dirs = BTreeSet::new();
+        for l in &self.drop {
+            let full = root.join(l);
+            fs::remove_file(&full).at("remove link", &full)?;
+            dirs.insert(parent(&full).to_path_buf());
+            fault::point("switch:dropped");
+        }
         for (l, target) in &self.pin {
-            let dir = l.parent().unwrap_or(Path::new(""));
-            create_dirs_nofollow(root, dir)?;
             replace_symlink(target, &root.join(l))?;
-            dirs.insert(root.join(dir));
+            dirs.insert(parent(&root.join(l)).to_path_buf());
             fault::point("switch:pinned");
         }
         sync_all(&dirs)?;
@@ -206,16 +238,23 @@ impl Plan {
         }
 
         let mut dirs = BTreeSet::new();
+        let mut made = HashSet::new();
+        for (l, target) in &self.create {
+            let dir = l.parent().unwrap_or(Path::new(""));
+            if made.insert(dir.to_path_buf()) {
+                create_dirs_nofollow(root, dir)?;
+                dirs.insert(root.join(dir));
+            }
+            let full = root.join(l);
+            // Absent when planned; symlink(2) never replaces, so a file that
+            // appeared since is an error, not overwritten.
+            std::os::unix::fs::symlink(target, &full).at("create link", &full)?;
+            fault::point("switch:linked");
+        }
         for (l, target) in &self.set {
             replace_symlink(target, &root.join(l))?;
             dirs.insert(parent(&root.join(l)).to_path_buf());
             fault::point("switch:linked");
-        }
-        for l in &self.remove {
-            let full = root.join(l);
-            fs::remove_file(&full).at("remove link", &full)?;
-            dirs.insert(parent(&full).to_path_buf());
-            fault::point("switch:unlinked");
         }
         sync_all(&dirs)
     }
@@ -224,6 +263,15 @@ impl Plan {
 impl std::fmt::Display for Plan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let d = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        if self.all_shared {
+            return write!(
+                f,
+                "{}: {} -> {} (same files: every link follows the pointer)",
+                self.name,
+                d(&self.from),
+                d(&self.to)
+            );
+        }
         write!(
             f,
             "{}: {} -> {} ({} links follow the pointer, {} created or retargeted, {} removed)",
@@ -231,8 +279,8 @@ impl std::fmt::Display for Plan {
             d(&self.from),
             d(&self.to),
             self.unchanged,
-            self.set.len(),
-            self.remove.len()
+            self.create.len() + self.set.len(),
+            self.drop.len()
         )
     }
 }

@@ -271,11 +271,22 @@ fn every_real_port_passes_build_check() {
             let out = ctx.run(&["build", "--check", &name]);
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             if !out.status.success() {
-                failures.push(format!("{name}:\n{text}{}", String::from_utf8_lossy(&out.stderr)));
+                failures.push(format!(
+                    "{name}:\n{text}{}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
             } else {
-                assert!(text.contains("reproducible (tree hash") || text.contains("as its port.toml says"), "{name}: {text}");
+                assert!(
+                    text.contains("reproducible (tree hash")
+                        || text.contains("as its port.toml says"),
+                    "{name}: {text}"
+                );
             }
         }
     }
-    assert!(failures.is_empty(), "ports that do not reproduce:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "ports that do not reproduce:\n{}",
+        failures.join("\n")
+    );
 }

@@ -16,7 +16,7 @@ use crate::fetch::Fetcher;
 use crate::ops::Mutation;
 use crate::port::Port;
 use crate::store::{STORE_DIR, Staged, Store};
-use crate::switch::{self, Plan};
+use crate::switch::Plan;
 use crate::tree::Tree;
 use crate::ui;
 use crate::version;
@@ -223,25 +223,23 @@ fn build_and_install(m: &mut Mutation, port: &Port) -> Result<()> {
 /// commit a freshly staged build if there is one, then switch.
 fn activate(m: &mut Mutation, port: &Port, staged: Option<Staged>) -> Result<()> {
     let id = port.package_id();
-    let links = match &staged {
-        Some(s) => switch::links_of(m.settings, port, &s.manifest)?,
-        None => switch::links_of_installed(m.settings, &m.store, &id)?,
+    let manifest = match &staged {
+        Some(s) => s.manifest.clone(),
+        None => m.store.manifest(&id)?,
     };
-    let plan = Plan::new(
+    let plan = Plan::to_build(
         m.settings,
         &m.store,
         port.name.as_str(),
-        Some((&id, &links)),
+        &id,
+        port,
+        &manifest,
     )?;
     if let Some(staged) = staged {
         staged.commit()?;
     }
     let root = m.settings.root.clone();
     plan.apply(&root, Some(m.tx()?))?;
-    let n = links.len();
-    ui::status(
-        m.settings,
-        &format!("{id} is active ({n} link{})", if n == 1 { "" } else { "s" }),
-    );
+    ui::status(m.settings, &format!("{id} is active: {plan}"));
     Ok(())
 }

@@ -8,17 +8,21 @@ use crate::error::{Error, Result};
 use crate::journal::{self, End, Switch, Transaction};
 use crate::ops::Mutation;
 use crate::store::{Installed, Store};
-use crate::switch::{Plan, links_of_installed};
+use crate::switch::Plan;
 use crate::ui;
 use crate::version;
 
 /// Plan switching `name` to `to` (None: deactivate).
 fn plan_for(settings: &Settings, store: &Store, name: &str, to: Option<&str>) -> Result<Plan> {
     match to {
-        Some(id) => {
-            let links = links_of_installed(settings, store, id)?;
-            Plan::new(settings, store, name, Some((id, &links)))
-        }
+        Some(id) => Plan::to_build(
+            settings,
+            store,
+            name,
+            id,
+            &store.port_of(id)?,
+            &store.manifest(id)?,
+        ),
         None => Plan::new(settings, store, name, None),
     }
 }

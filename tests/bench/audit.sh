@@ -445,6 +445,7 @@ g = load("gport.json")["gport"]
 n = load("naive.json")
 seq, par = n["naive"], n["naive-parallel"]
 fmt = lambda r: "%.3f s ± %.3f" % (r["mean"], r["stddev"] or 0)
+cpu = lambda r: "%.1f s" % (r["user"] + r["system"])
 print("Machine: %s CPU(s), %s; gport %s; 1-minute load %s before timing, %s after%s" % (
     m["nproc"], m["cpu"], m["gport"], m["load_start"], m["load_end"],
     "" if m["idle"] == "yes" else " (never below 1 within the wait)"))
@@ -452,14 +453,14 @@ print("Tree: %s ports, %s patches over %s real tarballs; %.1f MB compressed, %.1
     m["ports"], m["patches"], m["tarballs"], int(m["compressed"]) / 1e6, int(m["uncompressed"]) / 1e6))
 print("Naive extraction destination: %s" % m["extract_dir"])
 print()
-print("| command | time | ratio naive / gport | target | result |")
-print("|---|---|---|---|---|")
-print("| `gport -j %s audit` (whole tree) | %s | — | — | — |" % (jobs, fmt(g)))
+print("| command | wall time | CPU time (user + sys) | ratio naive / gport (wall) | target | result |")
+print("|---|---|---|---|---|---|")
+print("| `gport -j %s audit` (whole tree) | %s | %s | — | — | — |" % (jobs, fmt(g), cpu(g)))
 r = seq["mean"] / g["mean"]
-print("| naive: `tar -xf` + `patch --dry-run`, sequential | %s | %.1f× | ≥ 5× | %s |" % (
-    fmt(seq), r, "PASS" if r >= 5 else "MISS"))
+print("| naive: `tar -xf` + `patch --dry-run`, sequential | %s | %s | %.1f× | ≥ 5× | %s |" % (
+    fmt(seq), cpu(seq), r, "PASS" if r >= 5 else "MISS"))
 r = par["mean"] / g["mean"]
-print("| naive, `xargs -P %s` | %s | %.1f× | — | (info) |" % (jobs, fmt(par), r))
+print("| naive, `xargs -P %s` | %s | %s | %.1f× | — | (info) |" % (jobs, fmt(par), cpu(par), r))
 print()
 print("Tools: %s; %s; %s; %s; %s; %s" % (m["tar"], m["patch"], m["gzip"], m["xz"], m["bzip2"], m["hyperfine"]))
 EOF

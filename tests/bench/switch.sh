@@ -111,6 +111,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 HF=(hyperfine --style basic -N)
 NAME=bench
 
+# shellcheck disable=SC2317  # (run by the trap)
 cleanup() { [ "$KEEP" = 1 ] || rm -rf "$RDIR"; }
 trap cleanup EXIT
 
@@ -272,13 +273,16 @@ bench_switch() {
     fi
 
     say "$key: counting syscalls of one switch 1.0 -> 2.0 (strace -c)"
+    # ($G and $S are command lines, split on purpose.)
     gp "$root" "$t1" switch "$NAME" 1.0
+    # shellcheck disable=SC2086
     strace_counts "$key-gport" all $G switch "$NAME" 2.0
     $S -D "$NAME-2.0" -S "$NAME-1.0"
+    # shellcheck disable=SC2086
     strace_counts "$key-stow" changing $S -D "$NAME-1.0" -S "$NAME-2.0"
     check_active "$root" "$target" "$n" 2.0
     echo "$key=$n $own" >>"$RES/sets.txt"
-    [ "$KEEP" = 1 ] || rm -rf "$RDIR/$key"
+    [ "$KEEP" = 1 ] || rm -rf "${RDIR:?}/$key"
 }
 
 # --- 1. identical file lists, 2. lists differing by 10 % ---------------------
@@ -315,7 +319,9 @@ say "first activation: stow $NAME-1.0 into an empty target ($FRUNS runs)"
 check_active "$FD/root" "$FD/stow" "$FIRST_N" 1.0
 say "first activation: counting syscalls (strace -c)"
 rm -rf "$FD/root" "$FD/stow" && cp -a "$FD/template" "$FD/root" && mkdir -p "$FD/stow/usr"
+# shellcheck disable=SC2086
 strace_counts first-gport all $G switch "$NAME" 1.0
+# shellcheck disable=SC2086
 strace_counts first-stow changing $S "$NAME-1.0"
 check_active "$FD/root" "$FD/stow" "$FIRST_N" 1.0
 
@@ -380,7 +386,7 @@ for n, key in same:
         load(key + "-gport.json"), load(key + "-stow.json"), 100 if n == 10000 else None)
     if n == 10000 and os.path.exists(os.path.join(res, key + "-stow2.json")):
         g, s = load(key + "-gport.json"), load(key + "-stow2.json")
-        print("| switch, identical lists: `switch` vs `stow -D` && `stow` (two runs of Stow) | 10,000 | %s | %s | %.1f× | — | (info) | | | |" % (
+        print("| switch, identical lists: `switch` vs `stow -D` && `stow` (two invocations) | 10,000 | %s | %s | %.1f× | — | (info) | | | |" % (
             t(g), t(s), s["mean"] / g["mean"]))
 for k, v in sets.items():
     if k.startswith("diff-"):
