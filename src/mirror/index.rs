@@ -5,7 +5,7 @@
 //! [`check_path`] is the single gate every server-provided path passes
 //! before it is joined to a local directory.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::path::Path;
 
@@ -140,14 +140,30 @@ impl Index {
     /// `known` supplies hashes for files whose size still matches, so an
     /// unchanged mirror is not re-read.
     pub fn scan(dir: &Path, known: Option<&Index>) -> Result<Index> {
+        Self::scan_with_sizes(dir, known, &HashMap::new())
+    }
+
+    /// As [`Index::scan`], taking the sizes of files just stat'ed from
+    /// `sizes` instead of asking the filesystem again.
+    pub fn scan_with_sizes(
+        dir: &Path,
+        known: Option<&Index>,
+        sizes: &HashMap<String, u64>,
+    ) -> Result<Index> {
         let mut entries = Vec::new();
-        scan_into(dir, "", known, &mut entries)?;
+        scan_into(dir, "", known, sizes, &mut entries)?;
         entries.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(Index { entries })
     }
 }
 
-fn scan_into(base: &Path, rel: &str, known: Option<&Index>, out: &mut Vec<Entry>) -> Result<()> {
+fn scan_into(
+    base: &Path,
+    rel: &str,
+    known: Option<&Index>,
+    sizes: &HashMap<String, u64>,
+    out: &mut Vec<Entry>,
+) -> Result<()> {
     let dir = base.join(rel);
     for e in fs::read_dir(&dir).at("read", &dir)? {
         let e = e.at("read", &dir)?;
@@ -164,12 +180,15 @@ fn scan_into(base: &Path, rel: &str, known: Option<&Index>, out: &mut Vec<Entry>
         };
         let t = e.file_type().at("inspect", &e.path())?;
         if t.is_dir() {
-            scan_into(base, &path, known, out)?;
+            scan_into(base, &path, known, sizes, out)?;
         } else if t.is_file() {
             if check_path(&path).is_err() {
                 continue;
             }
-            let size = e.metadata().at("inspect", &e.path())?.len();
+            let size = match sizes.get(&path) {
+                Some(s) => *s,
+                None => e.metadata().at("inspect", &e.path())?.len(),
+            };
             let cached = known.and_then(|k| {
                 k.entries
                     .binary_search_by(|x| x.path.as_str().cmp(&path))

@@ -154,7 +154,13 @@ enum Local {
     Unusable(String),
 }
 
-fn inspect_local(dir: &Path, path: &str) -> Result<Local> {
+/// `dirs` remembers local directories already checked (no entry of a sync
+/// can turn a directory into something else).
+fn inspect_local(
+    dir: &Path,
+    path: &str,
+    dirs: &mut std::collections::HashSet<PathBuf>,
+) -> Result<Local> {
     let mut cur = dir.to_path_buf();
     let comps: Vec<_> = Path::new(path).components().collect();
     for (i, c) in comps.iter().enumerate() {
@@ -163,6 +169,9 @@ fn inspect_local(dir: &Path, path: &str) -> Result<Local> {
         };
         cur.push(n);
         let last = i + 1 == comps.len();
+        if !last && dirs.contains(&cur) {
+            continue;
+        }
         match fs::symlink_metadata(&cur) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Local::Missing),
             Err(e) => return Err(Error::io("inspect", &cur, e)),
@@ -182,7 +191,9 @@ fn inspect_local(dir: &Path, path: &str) -> Result<Local> {
                 return Ok(Local::Unusable("not a regular file here".into()));
             }
             Ok(m) if last => return Ok(Local::File(m.len())),
-            Ok(_) => {}
+            Ok(_) => {
+                dirs.insert(cur.clone());
+            }
         }
     }
     Ok(Local::Missing)
@@ -207,6 +218,15 @@ pub fn sync(
     let known = fs::read_to_string(dir.join(INDEX))
         .ok()
         .and_then(|t| Index::parse(&t, "local").ok());
+    let mut checked_dirs = std::collections::HashSet::new();
+    // Sizes of files stat'ed here, reused when the local INDEX is rebuilt.
+    let mut sizes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    // Looked up once per remote entry: a map, not a scan of the list.
+    let known_by_path: std::collections::HashMap<&str, &Entry> = known
+        .iter()
+        .flat_map(|k| k.entries.iter())
+        .map(|e| (e.path.as_str(), e))
+        .collect();
     let mut report = Report::default();
     let mut tasks: BTreeMap<String, Task> = BTreeMap::new();
     let mut verified: Vec<Entry> = Vec::new();
@@ -218,9 +238,14 @@ pub fn sync(
                 .push(Issue::from((e.path.escape_debug().to_string(), why)));
             continue;
         }
-        match inspect_local(dir, &e.path)? {
+        match inspect_local(dir, &e.path, &mut checked_dirs)? {
             Local::Unusable(why) => report.refused.push(Issue::from((e.path.clone(), why))),
-            Local::File(size) if size != e.size => {
+            Local::File(size)
+                if {
+                    sizes.insert(e.path.clone(), size);
+                    size != e.size
+                } =>
+            {
                 report.conflicts.push(Issue::from((
                     e.path.clone(),
                     format!(
@@ -230,9 +255,7 @@ pub fn sync(
                 )));
             }
             Local::File(_) => {
-                let cached = known
-                    .as_ref()
-                    .and_then(|k| k.entries.iter().find(|x| x.path == e.path));
+                let cached = known_by_path.get(e.path.as_str());
                 // The local INDEX vouches for a file it lists at this size;
                 // anything else (or --verify) is hashed, never taken on the
                 // server's word.
@@ -337,9 +360,13 @@ pub fn sync(
     hints
         .entries
         .retain(|k| !verified.iter().any(|v| v.path == k.path));
+    // Files placed by this sync were not stat'ed above; their sizes are known.
+    for v in &verified {
+        sizes.insert(v.path.clone(), v.size);
+    }
     hints.entries.extend(verified);
     hints.entries.sort_by(|a, b| a.path.cmp(&b.path));
-    let local = Index::scan(dir, Some(&hints))?;
+    let local = Index::scan_with_sizes(dir, Some(&hints), &sizes)?;
     if fs::read_to_string(dir.join(INDEX)).ok().as_deref() != Some(local.to_text().as_str()) {
         local.write(dir)?;
     }
