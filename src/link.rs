@@ -226,6 +226,9 @@ pub struct Inspector {
     dirs: HashSet<PathBuf>,
     /// Store entries: is it a build directory (true) or a pointer (false)?
     builds: HashMap<String, bool>,
+    /// Names in each (root-relative) directory, read with one listing: a
+    /// name not there is absent without an lstat of its own.
+    listings: HashMap<PathBuf, HashSet<std::ffi::OsString>>,
 }
 
 impl Inspector {
@@ -261,6 +264,22 @@ impl Inspector {
                     }
                     Err(e) => return Err(Error::io("inspect", &cur, e)),
                 }
+            }
+        }
+        let parent = link.parent().unwrap_or(Path::new(""));
+        if !self.listings.contains_key(parent) {
+            let names = match fs::read_dir(root.join(parent)) {
+                Ok(entries) => entries
+                    .filter_map(|e| e.ok().map(|e| e.file_name()))
+                    .collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashSet::new(),
+                Err(e) => return Err(Error::io("read", &root.join(parent), e)),
+            };
+            self.listings.insert(parent.to_path_buf(), names);
+        }
+        if let Some(name) = link.file_name() {
+            if !self.listings[parent].contains(name) {
+                return Ok(LinkState::Absent);
             }
         }
         let full = root.join(link);
