@@ -14,6 +14,10 @@
 #      gport fetches INDEX and stats the files; wget -m (timestamping) asks
 #      the server for every file (If-Modified-Since) and every listing.
 #                                          Target: gport >= 50x faster.
+# Both are measured twice: writing to tmpfs (/dev/shm), which measures the
+# tools, and writing to the work dir's disk file system, where gport pays for
+# its fsyncs (each file and its directory) and where file creation depends on
+# the file system's state (see the note in docs/benchmarks.md).
 # Before timing, it checks that gport's copy is byte-identical to the source,
 # that wget fetched all the files, and that neither re-sync rewrote a file.
 #
@@ -31,8 +35,11 @@
 #   GPORT_BENCH_DIR        work dir (default /tmp/bench-mirror): the generated
 #                          mirror (kept and reused by later runs), the
 #                          destinations, the server's files and raw results
-#   GPORT_BENCH_DEST_DIR   where both tools write their copies (default
-#                          WORK/dest, on the work dir's file system)
+#   GPORT_BENCH_DEST_DIRS  where both tools write their copies, as
+#                          space-separated LABEL=DIR (default
+#                          "tmpfs=/dev/shm/gport-bench-mirror disk=WORK/dest",
+#                          the first only when /dev/shm is a tmpfs); the
+#                          copies are deleted afterwards
 #   GPORT_BENCH_FILES      number of files (default 2000)
 #   GPORT_BENCH_MB         total size in MB, 10^6 bytes (default 130)
 #   GPORT_BENCH_SUBDIRS    number of subdirectories (default 20)
@@ -48,7 +55,6 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=${GPORT_BENCH_DIR:-/tmp/bench-mirror}
-DEST=${GPORT_BENCH_DEST_DIR:-$WORK/dest}
 NFILES=${GPORT_BENCH_FILES:-2000}
 TOTAL_MB=${GPORT_BENCH_MB:-130}
 NDIRS=${GPORT_BENCH_SUBDIRS:-20}
@@ -106,12 +112,23 @@ BIN=$TARGET_DIR/release/gport
 # --- layout ------------------------------------------------------------------
 SRC=$WORK/mirror              # the generated mirror, kept between runs
 STAMP=$WORK/mirror.stamp
-GDEST=$DEST/gport             # gport's copy
-WDEST=$DEST/wget              # wget's copy
 SRV=$WORK/server              # the server's configuration, pid, logs
 RES=$WORK/results
-mkdir -p "$WORK" "$DEST" "$SRV" "$RES" "$WORK/root"
+mkdir -p "$WORK" "$SRV" "$RES" "$WORK/root"
 rm -f "$RES"/*
+# Where the copies are written: LABEL=DIR, each measured in turn.
+if [ -n "${GPORT_BENCH_DEST_DIRS:-}" ]; then
+    read -r -a DESTS <<<"$GPORT_BENCH_DEST_DIRS"
+else
+    DESTS=()
+    if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ]; then
+        DESTS+=(tmpfs=/dev/shm/gport-bench-mirror)
+    fi
+    DESTS+=(disk=$WORK/dest)
+fi
+for d in "${DESTS[@]}"; do
+    [[ $d == *=/* && ${d%%=*} =~ ^[a-z0-9_-]+$ ]] || die "bad destination '$d' (want LABEL=/ABS/DIR)"
+done
 GP="$BIN --root $WORK/root --config $WORK/root/gport.conf -q"
 : >"$WORK/root/gport.conf"
 
@@ -225,59 +242,76 @@ for _ in range(100):
 sys.exit(1)
 EOF
 
-GSYNC="$GP -j $JOBS mirror sync $URL $GDEST"
-WSYNC="wget -m -np -nH -q -P $WDEST $URL/"
-
 # The files and their change times: a re-sync that rewrites a file changes it.
 snapshot() { (cd "$1" && find . -type f ! -name index.html ! -name .gport-mirror.lock \
     ! -name INDEX -printf '%p %s %C@\n' | sort); }
 
-# --- correctness, once, before timing ----------------------------------------
-say "checking: one full sync with each tool from $URL"
-rm -rf "$GDEST" "$WDEST"
-out=$($GSYNC) || die "gport mirror sync failed: $out"
-[[ $out == "added $NFILES, present 0, conflicts 0, refused 0, failed 0, bytes $src_bytes" ]] ||
-    die "unexpected gport summary: $out"
-diff -r -x .gport-mirror.lock -x INDEX "$SRC" "$GDEST" >/dev/null ||
-    die "gport's copy differs from the source"
-[ ! -e "$GDEST/.partial" ] || die "gport left .partial behind"
-cmp -s "$SRC/INDEX" "$GDEST/INDEX" && index_same=yes || index_same=no
-$WSYNC || die "wget -m failed (exit $?)"
-wget_files=$(find "$WDEST" -type f ! -name index.html ! -name INDEX | wc -l)
-[ "$wget_files" = "$NFILES" ] || die "wget -m fetched $wget_files files, not $NFILES"
-diff -r -x index.html "$SRC" "$WDEST" >/dev/null || die "wget's copy differs from the source"
-wget_listings=$(find "$WDEST" -type f -name index.html | wc -l)
-
-say "checking: one no-op re-sync with each tool"
-gbefore=$(snapshot "$GDEST")
-wbefore=$(snapshot "$WDEST")
-out=$($GSYNC) || die "gport no-op sync failed: $out"
-[[ $out == "added 0, present $NFILES, conflicts 0, refused 0, failed 0, bytes 0" ]] ||
-    die "unexpected gport no-op summary: $out"
-$WSYNC || die "wget -m re-sync failed"
-[ "$gbefore" = "$(snapshot "$GDEST")" ] || die "gport's no-op re-sync changed files"
-[ "$wbefore" = "$(snapshot "$WDEST")" ] || die "wget's no-op re-sync rewrote files"
-# What each no-op does, counted once (not timed): requests and syscalls.
-if command -v strace >/dev/null; then
-    strace -f -c -o "$RES/strace-noop-gport.txt" $GSYNC >/dev/null || true
-    strace -f -c -o "$RES/strace-noop-wget.txt" $WSYNC || true
-fi
-
-# --- timing ------------------------------------------------------------------
 HF=(hyperfine --style basic -N)
-say "full sync into an empty directory: gport vs wget -m"
-"${HF[@]}" --warmup 1 --runs "$RUNS" --export-json "$RES/full.json" \
-    --prepare "rm -rf $GDEST $WDEST" \
-    -n gport "$GSYNC" \
-    -n wget "$WSYNC"
+labels=()
+for dest in "${DESTS[@]}"; do
+    label=${dest%%=*}
+    dir=${dest#*=}
+    labels+=("$label")
+    GDEST=$dir/gport          # gport's copy
+    WDEST=$dir/wget           # wget's copy
+    mkdir -p "$dir"
+    echo "$label=$dir ($(stat -f -c %T "$dir"))" >>"$RES/dests.txt"
+    GSYNC="$GP -j $JOBS mirror sync $URL $GDEST"
+    WSYNC="wget -m -np -nH -q -P $WDEST $URL/"
 
-say "no-op re-sync of the populated directory: gport vs wget -m"
-# Both copies are complete after the last full-sync run; make sure.
-$GSYNC >/dev/null
-$WSYNC
-"${HF[@]}" --warmup 3 --runs "$NOOP_RUNS" --export-json "$RES/noop.json" \
-    -n gport "$GSYNC" \
-    -n wget "$WSYNC"
+    # --- correctness, once, before timing --------------------------------
+    say "[$label] checking: one full sync with each tool into $dir"
+    rm -rf "$GDEST" "$WDEST"
+    out=$($GSYNC) || die "gport mirror sync failed: $out"
+    [[ $out == "added $NFILES, present 0, conflicts 0, refused 0, failed 0, bytes $src_bytes" ]] ||
+        die "unexpected gport summary: $out"
+    diff -r -x .gport-mirror.lock -x INDEX "$SRC" "$GDEST" >/dev/null ||
+        die "gport's copy differs from the source"
+    [ ! -e "$GDEST/.partial" ] || die "gport left .partial behind"
+    cmp -s "$SRC/INDEX" "$GDEST/INDEX" && index_same=yes || index_same=no
+    $WSYNC || die "wget -m failed (exit $?)"
+    wget_files=$(find "$WDEST" -type f ! -name index.html ! -name INDEX | wc -l)
+    [ "$wget_files" = "$NFILES" ] || die "wget -m fetched $wget_files files, not $NFILES"
+    diff -r -x index.html "$SRC" "$WDEST" >/dev/null || die "wget's copy differs from the source"
+    wget_listings=$(find "$WDEST" -type f -name index.html | wc -l)
+
+    say "[$label] checking: one no-op re-sync with each tool"
+    gbefore=$(snapshot "$GDEST")
+    wbefore=$(snapshot "$WDEST")
+    out=$($GSYNC) || die "gport no-op sync failed: $out"
+    [[ $out == "added 0, present $NFILES, conflicts 0, refused 0, failed 0, bytes 0" ]] ||
+        die "unexpected gport no-op summary: $out"
+    $WSYNC || die "wget -m re-sync failed"
+    [ "$gbefore" = "$(snapshot "$GDEST")" ] || die "gport's no-op re-sync changed files"
+    [ "$wbefore" = "$(snapshot "$WDEST")" ] || die "wget's no-op re-sync rewrote files"
+    {
+        echo "index_same=$index_same"
+        echo "wget_listings=$wget_listings"
+    } >"$RES/checks-$label.txt"
+
+    # --- timing ----------------------------------------------------------
+    say "[$label] full sync into an empty directory: gport vs wget -m"
+    "${HF[@]}" --warmup 1 --runs "$RUNS" --export-json "$RES/full-$label.json" \
+        --prepare "rm -rf $GDEST $WDEST" \
+        -n gport "$GSYNC" \
+        -n wget "$WSYNC"
+
+    say "[$label] no-op re-sync of the populated directory: gport vs wget -m"
+    # Both copies are complete after the last full-sync run; make sure.
+    $GSYNC >/dev/null
+    $WSYNC
+    "${HF[@]}" --warmup 3 --runs "$NOOP_RUNS" --export-json "$RES/noop-$label.json" \
+        -n gport "$GSYNC" \
+        -n wget "$WSYNC"
+
+    # What each no-op does, counted once, not timed.
+    if command -v strace >/dev/null; then
+        strace -f -c -o "$RES/strace-noop-gport-$label.txt" $GSYNC >/dev/null || true
+        strace -f -c -o "$RES/strace-noop-wget-$label.txt" $WSYNC || true
+    fi
+    rm -rf "$GDEST" "$WDEST"
+    [ "$label" = disk ] || rmdir "$dir" 2>/dev/null || true
+done
 cleanup
 trap - EXIT
 
@@ -287,53 +321,78 @@ trap - EXIT
     echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "kernel=$(uname -r)"
     echo "gport=$(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-    echo "wget=$(wget --version | head -n1)"
+    echo "wget=$(wget --version | head -n1 | sed 's/ built on.*//')"
     echo "hyperfine=$(hyperfine --version)"
     echo "server=$SERVER_DESC"
-    echo "dest=$DEST ($(stat -f -c %T "$DEST"))"
     echo "files=$src_files"
     echo "bytes=$src_bytes"
     echo "dirs=$src_dirs"
     echo "jobs=$JOBS"
-    echo "wget_listings=$wget_listings"
-    echo "index_same=$index_same"
+    echo "labels=${labels[*]}"
     echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RES/machine.txt"
 
 python3 - "$RES" <<'EOF' | tee "$RES/summary.md"
-import json, os, sys
+import json, os, re, sys
 res = sys.argv[1]
 
 def load(name):
     with open(os.path.join(res, name)) as f:
         return {r["command"]: r for r in json.load(f)["results"]}
 
-m = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(res, "machine.txt")))
+def kv(name):
+    return dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(res, name)) if "=" in l)
+
+def calls(name):
+    """Total syscalls and statx-like calls from `strace -c` output."""
+    try:
+        text = open(os.path.join(res, name)).read()
+    except OSError:
+        return None
+    total = int(re.search(r"^\S+\s+\S+\s+\S+\s+(\d+)\s+(?:\d+\s+)?total$", text, re.M).group(1))
+    stat = sum(int(m.group(1)) for m in re.finditer(
+        r"^\s*\S+\s+\S+\s+\S+\s+(\d+)\s+(?:\d+\s+)?(?:statx|newfstatat|stat|lstat|fstat)$", text, re.M))
+    return total, stat
+
+m = kv("machine.txt")
+dests = kv("dests.txt")
 verdict = lambda ok: "PASS" if ok else "MISS"
 fmt = lambda r: "%.3f s ± %.3f" % (r["mean"], r["stddev"] or 0) if r["mean"] >= 0.1 else \
     "%.1f ms ± %.1f" % (r["mean"] * 1e3, (r["stddev"] or 0) * 1e3)
+nbytes = int(m["bytes"])
 
-print("Machine: %s CPU(s), %s; gport %s; load %s" % (m["nproc"], m["cpu"], m["gport"], m["load"]))
-print("Mirror: %s files, %.1f MB, %s subdirectories; server: %s; destination: %s" % (
-    m["files"], int(m["bytes"]) / 1e6, m["dirs"], m["server"], m["dest"]))
+print("Machine: %s CPU(s), %s; gport %s; load at the end %s" % (m["nproc"], m["cpu"], m["gport"], m["load"]))
+print("Mirror: %s files, %.1f MB, %s subdirectories; server: %s" % (
+    m["files"], nbytes / 1e6, m["dirs"], m["server"]))
+for label in m["labels"].split():
+    print("Destination %s: %s" % (label, dests[label]))
 print()
-print("| measure | gport (-j %s) | wget -m | ratio | target | result |" % m["jobs"])
-print("|---|---|---|---|---|---|")
-full = load("full.json")
-g, w = full["gport"], full["wget"]
-r = w["mean"] / g["mean"]
-print("| full sync into an empty directory | %s (%.0f MB/s) | %s (%.0f MB/s) | %.2f× faster | ≥ 1.0× | %s |" % (
-    fmt(g), int(m["bytes"]) / g["mean"] / 1e6, fmt(w), int(m["bytes"]) / w["mean"] / 1e6, r,
-    verdict(g["mean"] <= w["mean"])))
-noop = load("noop.json")
-g, w = noop["gport"], noop["wget"]
-r = w["mean"] / g["mean"]
-print("| no-op re-sync | %s | %s | %.1f× faster | ≥ 50× | %s |" % (fmt(g), fmt(w), r, verdict(r >= 50)))
+print("| measure | destination | gport (-j %s) | wget -m | ratio | target | result |" % m["jobs"])
+print("|---|---|---|---|---|---|---|")
+for label in m["labels"].split():
+    full = load("full-%s.json" % label)
+    g, w = full["gport"], full["wget"]
+    print("| full sync into an empty directory | %s | %s (%.0f MB/s) | %s (%.0f MB/s) | %.2f× faster | ≥ 1.0× | %s |" % (
+        label, fmt(g), nbytes / g["mean"] / 1e6, fmt(w), nbytes / w["mean"] / 1e6,
+        w["mean"] / g["mean"], verdict(g["mean"] <= w["mean"])))
+for label in m["labels"].split():
+    noop = load("noop-%s.json" % label)
+    g, w = noop["gport"], noop["wget"]
+    r = w["mean"] / g["mean"]
+    print("| no-op re-sync | %s | %s | %s | %.1f× faster | ≥ 50× | %s |" % (
+        label, fmt(g), fmt(w), r, verdict(r >= 50)))
 print()
-print("Checked before timing: gport's copy is byte-identical to the source (diff -r; "
-      "its INDEX %s the source's); wget fetched all %s files (and %s directory listings); "
-      "neither no-op re-sync rewrote a file." % (
-      "equals" if m["index_same"] == "yes" else "differs from", m["files"], m["wget_listings"]))
+for label in m["labels"].split():
+    c = kv("checks-%s.txt" % label)
+    print("[%s] checked before timing: gport's copy is byte-identical to the source (diff -r; "
+          "its INDEX %s the source's); wget fetched all %s files (and %s directory listings); "
+          "neither no-op re-sync rewrote a file." % (
+          label, "equals" if c["index_same"] == "yes" else "differs from", m["files"],
+          c["wget_listings"]))
+    g, w = calls("strace-noop-gport-%s.txt" % label), calls("strace-noop-wget-%s.txt" % label)
+    if g and w:
+        print("[%s] syscalls of one no-op (strace -c -f): gport %d (%d stat calls), wget %d (%d stat calls)" % (
+            label, g[0], g[1], w[0], w[1]))
 print("Tools: %s; %s" % (m["wget"], m["hyperfine"]))
 EOF
 say "raw results in $RES (hyperfine JSON, strace -c of each no-op, summary.md)"
