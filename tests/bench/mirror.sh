@@ -6,7 +6,7 @@
 #
 # Measures (warm page cache on both sides; the server reads from it too):
 #   1. Full sync of a mirror of 2,000 files (~130 MB of random bytes, sizes
-#      log-normal: median ~16 kB, largest 8 MB, in 20 subdirectories) into an
+#      log-normal: median ~15 kB, largest 8 MB, in 20 subdirectories) into an
 #      empty directory: `gport -j 4 mirror sync URL DEST` vs
 #      `wget -m -np -nH -q -P DEST URL/` (wget crawls the server's directory
 #      listings).                         Target: gport's time <= wget's.
@@ -255,7 +255,9 @@ for dest in "${DESTS[@]}"; do
     GDEST=$dir/gport          # gport's copy
     WDEST=$dir/wget           # wget's copy
     mkdir -p "$dir"
-    echo "$label=$dir ($(stat -f -c %T "$dir"))" >>"$RES/dests.txt"
+    fstype=$(findmnt -n -o FSTYPE -T "$dir" 2>/dev/null | head -n1 || true)
+    [ -n "$fstype" ] || fstype=$(stat -f -c %T "$dir")
+    echo "$label=$dir ($fstype)" >>"$RES/dests.txt"
     GSYNC="$GP -j $JOBS mirror sync $URL $GDEST"
     WSYNC="wget -m -np -nH -q -P $WDEST $URL/"
 
