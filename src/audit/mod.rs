@@ -152,7 +152,12 @@ pub fn audit(settings: &Settings, names: &[String], strict: bool) -> Result<Audi
     std::thread::scope(|s| {
         for _ in 0..settings.jobs.max(1) {
             s.spawn(|| {
-                while let Some((i, name)) = queue.lock().expect("queue").pop() {
+                loop {
+                    // Take the next port in its own statement: a guard in a
+                    // `while let` header would hold the lock for the whole
+                    // audit of the port, serialising the workers.
+                    let next = queue.lock().expect("queue").pop();
+                    let Some((i, name)) = next else { break };
                     let r = audit_port(settings, &tree, name, strict);
                     done.lock().expect("done").push((i, r));
                 }
