@@ -18,16 +18,29 @@ pub fn agent() -> ureq::Agent {
         .new_agent()
 }
 
-/// GET `url`, from byte `from` on when resuming. Returns whether the server
-/// honoured the range (206) and the body.
-pub fn get(agent: &ureq::Agent, url: &str, from: u64) -> Result<(bool, impl Read + use<>), String> {
+/// A response body.
+pub struct Body<R> {
+    /// The server honoured the range asked for (206).
+    pub partial: bool,
+    /// Content-Length, when the server sent one: a hint, not a promise.
+    pub length: Option<u64>,
+    pub reader: R,
+}
+
+/// GET `url`, from byte `from` on when resuming.
+pub fn get(agent: &ureq::Agent, url: &str, from: u64) -> Result<Body<impl Read + use<>>, String> {
     let mut req = agent.get(url);
     if from > 0 {
         req = req.header("Range", format!("bytes={from}-"));
     }
     let resp = req.call().map_err(|e| e.to_string())?;
     let partial = resp.status().as_u16() == 206;
-    Ok((partial, resp.into_body().into_reader()))
+    let body = resp.into_body();
+    Ok(Body {
+        partial,
+        length: body.content_length(),
+        reader: body.into_reader(),
+    })
 }
 
 /// `base/path` with each path component percent-encoded.

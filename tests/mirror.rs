@@ -249,6 +249,7 @@ fn hostile_server_cases() {
         (".partial/x", "reserved"),
         ("linked/evil.tgz", "linked is a symlink here"),
         ("keep.tgz/x", "keep.tgz is not a directory here"),
+        ("real", "not a regular file here"),
     ] {
         hostile_case(
             &server,
@@ -257,6 +258,8 @@ fn hostile_server_cases() {
             &["refused", reason],
         );
     }
+    // An INDEX listing a file named INDEX: the mirror's own name.
+    hostile_case(&server, &line("INDEX"), vec![], &["refused", "reserved name"]);
     let long = "x".repeat(300);
     hostile_case(
         &server,

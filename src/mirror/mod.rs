@@ -4,4 +4,5 @@
 
 pub mod import;
 pub mod index;
+pub mod local;
 pub mod sync;

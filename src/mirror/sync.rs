@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::atomic::{create_dirs_nofollow, fsync_dir};
@@ -23,7 +23,8 @@ use crate::error::{Error, IoContext, Result};
 use crate::hash::{BUF_SIZE, Hasher, hash_file};
 use crate::http;
 use crate::lock::Lock;
-use crate::mirror::index::{Entry, INDEX, Index, check_path};
+use crate::mirror::index::{Cursor, Entry, INDEX, Index, Line, check_path, parse_lines};
+use crate::mirror::local::{Found, Listing};
 
 /// Where downloads in progress live, inside the mirror directory.
 pub const PARTIAL_DIR: &str = ".partial";
@@ -97,16 +98,23 @@ impl Source {
 
     /// Fetch and parse the INDEX, refusing one larger than [`MAX_INDEX_BYTES`].
     pub fn index(&self) -> Result<Index> {
+        Index::parse(&self.index_text()?, &self.describe(INDEX))
+    }
+
+    /// Fetch the INDEX's text, refusing one larger than [`MAX_INDEX_BYTES`].
+    pub fn index_text(&self) -> Result<String> {
         let origin = self.describe(INDEX);
         let bad = |m: String| Error::Invalid {
             path: PathBuf::from(&origin),
             message: m,
         };
-        let mut reader = self
+        let body = self
             .open(INDEX, 0)
-            .map_err(|e| bad(format!("cannot read the mirror's INDEX: {e}")))?
-            .1;
-        let mut buf = Vec::new();
+            .map_err(|e| bad(format!("cannot read the mirror's INDEX: {e}")))?;
+        // Sized once from Content-Length (capped): no regrowth on the way.
+        let hint = body.length.unwrap_or(0).min(MAX_INDEX_BYTES + 1);
+        let mut buf = Vec::with_capacity(hint as usize);
+        let mut reader = body.reader;
         (&mut reader)
             .take(MAX_INDEX_BYTES + 1)
             .read_to_end(&mut buf)
@@ -117,16 +125,19 @@ impl Source {
                 MAX_INDEX_BYTES >> 20
             )));
         }
-        let text = String::from_utf8(buf).map_err(|_| bad("INDEX is not UTF-8 text".into()))?;
-        Index::parse(&text, &origin)
+        String::from_utf8(buf).map_err(|_| bad("INDEX is not UTF-8 text".into()))
     }
 
     /// Open `path` from byte `from`; true if the source honoured `from`.
-    fn open(&self, path: &str, from: u64) -> std::result::Result<(bool, Box<dyn Read>), String> {
+    fn open(&self, path: &str, from: u64) -> std::result::Result<http::Body<Box<dyn Read>>, String> {
         match self {
             Source::Http { base, agent } => {
-                let (partial, r) = http::get(agent, &http::join_url(base, path), from)?;
-                Ok((partial, Box::new(r)))
+                let b = http::get(agent, &http::join_url(base, path), from)?;
+                Ok(http::Body {
+                    partial: b.partial,
+                    length: b.length,
+                    reader: Box::new(b.reader),
+                })
             }
             Source::Dir(d) => {
                 // The source directory is no more trusted than a server.
@@ -138,65 +149,16 @@ impl Source {
                     ));
                 }
                 let mut f = File::open(d.join(path)).map_err(|e| e.to_string())?;
+                let length = f.metadata().map_err(|e| e.to_string())?.len();
                 f.seek(SeekFrom::Start(from)).map_err(|e| e.to_string())?;
-                Ok((true, Box::new(f)))
+                Ok(http::Body {
+                    partial: true,
+                    length: Some(length.saturating_sub(from)),
+                    reader: Box::new(f),
+                })
             }
         }
     }
-}
-
-/// What is at a server path in the local mirror.
-enum Local {
-    Missing,
-    File(u64),
-    /// A symlink, directory or other non-file, or a symlinked/non-directory
-    /// parent: refused, never written through.
-    Unusable(String),
-}
-
-/// `dirs` remembers local directories already checked (no entry of a sync
-/// can turn a directory into something else).
-fn inspect_local(
-    dir: &Path,
-    path: &str,
-    dirs: &mut std::collections::HashSet<PathBuf>,
-) -> Result<Local> {
-    let mut cur = dir.to_path_buf();
-    let comps: Vec<_> = Path::new(path).components().collect();
-    for (i, c) in comps.iter().enumerate() {
-        let Component::Normal(n) = c else {
-            return Ok(Local::Unusable("not a plain path".into()));
-        };
-        cur.push(n);
-        let last = i + 1 == comps.len();
-        if !last && dirs.contains(&cur) {
-            continue;
-        }
-        match fs::symlink_metadata(&cur) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Local::Missing),
-            Err(e) => return Err(Error::io("inspect", &cur, e)),
-            Ok(m) if m.file_type().is_symlink() => {
-                return Ok(Local::Unusable(format!(
-                    "{} is a symlink here; not followed",
-                    cur.strip_prefix(dir).unwrap_or(&cur).display()
-                )));
-            }
-            Ok(m) if !last && !m.is_dir() => {
-                return Ok(Local::Unusable(format!(
-                    "{} is not a directory here",
-                    cur.strip_prefix(dir).unwrap_or(&cur).display()
-                )));
-            }
-            Ok(m) if last && !m.is_file() => {
-                return Ok(Local::Unusable("not a regular file here".into()));
-            }
-            Ok(m) if last => return Ok(Local::File(m.len())),
-            Ok(_) => {
-                dirs.insert(cur.clone());
-            }
-        }
-    }
-    Ok(Local::Missing)
 }
 
 /// One download: a content, and the paths that want it.
@@ -214,58 +176,86 @@ pub fn sync(
 ) -> Result<Report> {
     fs::create_dir_all(dir).at("create", dir)?;
     let _lock = Lock::acquire_file(&dir.join(".gport-mirror.lock"), progress)?;
-    let remote = source.index()?;
-    let known = fs::read_to_string(dir.join(INDEX))
-        .ok()
-        .and_then(|t| Index::parse(&t, "local").ok());
-    let mut checked_dirs = std::collections::HashSet::new();
-    // Sizes of files stat'ed here, reused when the local INDEX is rebuilt.
-    let mut sizes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    // Looked up once per remote entry: a map, not a scan of the list.
-    let known_by_path: std::collections::HashMap<&str, &Entry> = known
-        .iter()
-        .flat_map(|k| k.entries.iter())
-        .map(|e| (e.path.as_str(), e))
-        .collect();
+    // One walk of DIR answers every remote entry and describes DIR at the
+    // end. It needs nothing from the server, so it runs while the INDEX
+    // downloads.
+    let walker = std::thread::spawn({
+        let dir = dir.to_path_buf();
+        let jobs = opts.jobs;
+        move || Listing::walk(&dir, jobs)
+    });
+    let remote_text = source.index_text()?;
+    let remote = parse_lines(&remote_text, &source.describe(INDEX))?;
+    // The local INDEX, if readable: what this directory's files hash to, as
+    // far as their sizes still agree. After a complete sync it is usually
+    // the remote INDEX byte for byte: then it is not parsed twice.
+    let local_text = fs::read_to_string(dir.join(INDEX)).ok();
+    let parsed;
+    let known: Option<&[Line]> = match &local_text {
+        Some(t) if *t == remote_text => Some(&remote),
+        Some(t) => {
+            parsed = parse_lines(t, "local").ok();
+            parsed.as_deref()
+        }
+        None => None,
+    };
+    let listing = walker.join().expect("the walk panicked")?;
     let mut report = Report::default();
     let mut tasks: BTreeMap<String, Task> = BTreeMap::new();
+    // Entries whose hash this sync established: hashed here, or downloaded.
     let mut verified: Vec<Entry> = Vec::new();
+    // Both lists are sorted by path, as the remote one is: one merge.
+    let mut local = listing.finder();
+    let mut vouchers = known.map(lines_by_path);
 
-    for e in &remote.entries {
-        if let Err(why) = check_path(&e.path) {
+    for e in &remote {
+        if let Err(why) = check_path(e.path) {
             report
                 .refused
                 .push(Issue::from((e.path.escape_debug().to_string(), why)));
             continue;
         }
-        match inspect_local(dir, &e.path, &mut checked_dirs)? {
-            Local::Unusable(why) => report.refused.push(Issue::from((e.path.clone(), why))),
-            Local::File(size)
-                if {
-                    sizes.insert(e.path.clone(), size);
-                    size != e.size
-                } =>
-            {
+        if e.path == INDEX {
+            report.refused.push(Issue::from((
+                e.path.to_string(),
+                "the mirror's own index: a reserved name".to_string(),
+            )));
+            continue;
+        }
+        match local.find(e.path) {
+            Found::Unusable(why) => report.refused.push(Issue::from((e.path.to_string(), why))),
+            Found::File(size) if size != e.size => {
                 report.conflicts.push(Issue::from((
-                    e.path.clone(),
+                    e.path.to_string(),
                     format!(
                         "the server says {} bytes, the local file has {size}; local file kept",
                         e.size
                     ),
                 )));
             }
-            Local::File(_) => {
-                let cached = known_by_path.get(e.path.as_str());
+            Found::File(_) => {
                 // The local INDEX vouches for a file it lists at this size;
                 // anything else (or --verify) is hashed, never taken on the
                 // server's word.
-                let sha = match cached {
-                    Some(c) if c.size == e.size && !opts.verify => c.sha256.clone(),
-                    _ => hash_file(&dir.join(&e.path))?.0,
+                let vouched = vouchers
+                    .as_mut()
+                    .and_then(|k| k.get(e.path))
+                    .filter(|c| c.size == e.size && !opts.verify);
+                let sha = match vouched {
+                    Some(c) => c.sha256,
+                    None => {
+                        let sha = hash_file(&dir.join(e.path))?.0;
+                        verified.push(Entry {
+                            sha256: sha,
+                            size: e.size,
+                            path: e.path.to_string(),
+                        });
+                        verified.last().expect("pushed").sha256.as_str()
+                    }
                 };
                 if sha != e.sha256 {
                     report.conflicts.push(Issue::from((
-                        e.path.clone(),
+                        e.path.to_string(),
                         format!(
                             "the server says sha256 {}, the local file has {sha}; local file kept",
                             e.sha256
@@ -273,34 +263,105 @@ pub fn sync(
                     )));
                 } else {
                     report.present += 1;
-                    if opts.verify {
-                        verified.push(e.clone());
-                    }
                 }
             }
-            Local::Missing => {
-                let key = format!("{}-{}", e.sha256, e.size);
+            Found::Missing => {
                 tasks
-                    .entry(key)
+                    .entry(format!("{}-{}", e.sha256, e.size))
                     .or_insert_with(|| Task {
-                        sha256: e.sha256.clone(),
+                        sha256: e.sha256.to_string(),
                         size: e.size,
                         paths: Vec::new(),
                     })
                     .paths
-                    .push(e.path.clone());
+                    .push(e.path.to_string());
             }
         }
     }
 
-    let partial_dir = dir.join(PARTIAL_DIR);
     if !tasks.is_empty() {
-        fs::create_dir_all(&partial_dir).at("create", &partial_dir)?;
+        download_all(source, dir, tasks, opts.jobs, &mut report, &mut verified, progress)?;
     }
+    if report.failed.is_empty() {
+        clean_partials(dir);
+    }
+    update_index(dir, &listing, known, verified)?;
+    Ok(report)
+}
+
+fn lines_by_path<'a, 'b>(lines: &'b [Line<'a>]) -> Cursor<'b, Line<'a>> {
+    Cursor::new(lines, |l| l.path)
+}
+
+/// Make `DIR/INDEX` describe exactly what DIR holds: the walk's files and
+/// those placed since, with the hashes this sync established, else the
+/// local INDEX's (where the size agrees), else read from the file. Written
+/// only when that differs from `known`.
+fn update_index(
+    dir: &Path,
+    listing: &Listing,
+    known: Option<&[Line]>,
+    mut verified: Vec<Entry>,
+) -> Result<()> {
+    // The common case, a sync that changed nothing: the local INDEX lists
+    // exactly the files found, at their sizes. Checked in one pass.
+    if verified.is_empty() {
+        if let Some(k) = known {
+            let mut files = listing.files();
+            if k.iter().all(|l| files.next() == Some((l.path, l.size))) && files.next().is_none()
+            {
+                return Ok(());
+            }
+        }
+    }
+    verified.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut vouchers = known.map(lines_by_path);
+    let mut local = Index::of_listing(dir, listing, |path, size| {
+        if let Ok(i) = verified.binary_search_by(|v| v.path.as_str().cmp(path)) {
+            return Some(verified[i].sha256.clone());
+        }
+        vouchers
+            .as_mut()
+            .and_then(|k| k.get(path))
+            .filter(|l| l.size == size)
+            .map(|l| l.sha256.to_string())
+    })?;
+    // Files placed by this sync: not seen by the walk.
+    for v in &verified {
+        if listing.find(&v.path) == Found::Missing {
+            local.entries.push(v.clone());
+        }
+    }
+    local.entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let same = known.is_some_and(|k| {
+        k.len() == local.entries.len()
+            && k.iter().zip(&local.entries).all(|(l, e)| {
+                l.path == e.path && l.size == e.size && l.sha256 == e.sha256
+            })
+    });
+    if !same {
+        local.write(dir)?;
+    }
+    Ok(())
+}
+
+/// Download `tasks` on `jobs` threads, recording what happened in `report`
+/// and each placed file in `verified`.
+fn download_all(
+    source: &Source,
+    dir: &Path,
+    tasks: BTreeMap<String, Task>,
+    jobs: usize,
+    report: &mut Report,
+    verified: &mut Vec<Entry>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<()> {
+    let partial_dir = dir.join(PARTIAL_DIR);
+    fs::create_dir_all(&partial_dir).at("create", &partial_dir)?;
     let queue = Mutex::new(tasks.into_values().collect::<Vec<_>>());
     let shared = Mutex::new((report, verified));
     std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1) {
+        for _ in 0..jobs.max(1) {
             s.spawn(|| {
                 loop {
                     let Some(task) = queue.lock().expect("queue").pop() else {
@@ -342,35 +403,21 @@ pub fn sync(
             });
         }
     });
-    let (mut report, verified) = shared.into_inner().expect("report");
+    let (report, _) = shared.into_inner().expect("report");
     report.added.sort();
+    Ok(())
+}
 
-    // Partials are kept only to resume a failed download.
-    if report.failed.is_empty() {
-        if let Ok(entries) = fs::read_dir(&partial_dir) {
-            for e in entries.flatten() {
-                let _ = fs::remove_file(e.path());
-            }
+/// Drop `DIR/.partial` and what it holds (kept only while a download is to
+/// be resumed).
+fn clean_partials(dir: &Path) {
+    let partial_dir = dir.join(PARTIAL_DIR);
+    if let Ok(entries) = fs::read_dir(&partial_dir) {
+        for e in entries.flatten() {
+            let _ = fs::remove_file(e.path());
         }
         let _ = fs::remove_dir(&partial_dir);
     }
-
-    // Describe exactly what DIR holds, re-reading only unknown files.
-    let mut hints = known.unwrap_or_default();
-    hints
-        .entries
-        .retain(|k| !verified.iter().any(|v| v.path == k.path));
-    // Files placed by this sync were not stat'ed above; their sizes are known.
-    for v in &verified {
-        sizes.insert(v.path.clone(), v.size);
-    }
-    hints.entries.extend(verified);
-    hints.entries.sort_by(|a, b| a.path.cmp(&b.path));
-    let local = Index::scan_with_sizes(dir, Some(&hints), &sizes)?;
-    if fs::read_to_string(dir.join(INDEX)).ok().as_deref() != Some(local.to_text().as_str()) {
-        local.write(dir)?;
-    }
-    Ok(report)
 }
 
 struct Outcome {
@@ -414,7 +461,11 @@ fn download(
     }
     let mut fetched = 0u64;
     if have < task.size {
-        let (resumed, mut body) = source.open(&task.paths[0], have)?;
+        let http::Body {
+            partial: resumed,
+            reader: mut body,
+            ..
+        } = source.open(&task.paths[0], have)?;
         if !resumed && have > 0 {
             // The server sent the whole file: start over.
             out.set_len(0).map_err(|e| e.to_string())?;
