@@ -19,6 +19,17 @@ pub fn fsync_dir(dir: &Path) -> Result<()> {
         .at("sync directory", dir)
 }
 
+/// Open directory `dir` for `*at(2)` calls, refusing a symlink in its place.
+pub fn open_dir_nofollow(dir: &Path) -> Result<std::os::fd::OwnedFd> {
+    use nix::fcntl::{OFlag, open};
+    open(
+        dir,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::io("open", dir, e.into()))
+}
+
 /// A temporary sibling name for `path`, unique to this process.
 fn temp_sibling(path: &Path) -> PathBuf {
     let name = path

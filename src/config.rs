@@ -160,6 +160,21 @@ fn absolute(p: PathBuf) -> Result<PathBuf> {
     std::path::absolute(&p).map_err(|e| Error::io("resolve", &p, e))
 }
 
+/// CPUs this process may run on, for spreading a few thousand system calls
+/// over threads. (Not `available_parallelism`, which also reads cgroup
+/// files: that costs more than such work. Build jobs, which a CPU quota
+/// should bound, use it.)
+pub fn cpus() -> usize {
+    use nix::sched::{CpuSet, sched_getaffinity};
+    use nix::unistd::Pid;
+    sched_getaffinity(Pid::from_raw(0)).map_or(1, |set| {
+        (0..CpuSet::count())
+            .filter(|&i| set.is_set(i).unwrap_or(false))
+            .count()
+            .max(1)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

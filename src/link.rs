@@ -10,11 +10,12 @@
 //! Ownership is read from the link itself: a symlink whose target resolves
 //! to `gales/pkg/NAME/...` belongs to package NAME. Nothing else is gport's.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
-use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use globset::{Candidate, Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::error::{Error, IoContext, Result};
@@ -48,9 +49,33 @@ pub fn default_rules() -> Vec<LinkRule> {
 }
 
 struct CompiledRule {
-    matcher: GlobMatcher,
+    shape: Shape,
+    /// The pattern's leading directories without glob characters.
     literal: PathBuf,
     to: PathBuf,
+}
+
+/// How a rule matches below its literal directories. Nearly every rule is
+/// `DIR/*` (what is directly in DIR) or `DIR/**` (everything below DIR):
+/// those need no glob engine, which matters for packages of thousands of
+/// files. (A test holds them to the glob engine's answers.)
+enum Shape {
+    Children,
+    Descendants,
+    Glob(GlobMatcher),
+}
+
+/// Is `rel` (a plain relative path) at or below `dir`? Compared as bytes:
+/// manifest paths and rule directories are normalized.
+fn under<'a>(rel: &'a [u8], dir: &[u8]) -> Option<&'a [u8]> {
+    if dir.is_empty() {
+        return Some(rel);
+    }
+    match rel.strip_prefix(dir)? {
+        [] => Some(&[]),
+        [b'/', rest @ ..] => Some(rest),
+        _ => None,
+    }
 }
 
 /// The rules in force for one package: configured rules plus the port's
@@ -83,8 +108,15 @@ impl LinkSet {
                         .contains(['*', '?', '[', '{', '\\'])
                 })
                 .collect();
+            let matcher = glob(&rule.pattern)?.compile_matcher();
+            let lit = literal.to_string_lossy();
+            let shape = match rule.pattern.strip_prefix(lit.as_ref()) {
+                Some("/*") if !lit.is_empty() => Shape::Children,
+                Some("/**") if !lit.is_empty() => Shape::Descendants,
+                _ => Shape::Glob(matcher),
+            };
             compiled.push(CompiledRule {
-                matcher: glob(&rule.pattern)?.compile_matcher(),
+                shape,
                 literal,
                 to: PathBuf::from(&rule.to),
             });
@@ -106,12 +138,39 @@ impl LinkSet {
     /// Where package path `rel` (relative to the prefix) is linked, if at all.
     /// The first matching rule wins; a port's extra rules come first.
     pub fn link_path(&self, rel: &Path) -> Option<PathBuf> {
-        if rel.starts_with(".gport") || self.exclude.is_match(rel) {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = rel.as_os_str().as_bytes();
+        if under(bytes, b".gport").is_some() {
             return None;
         }
-        let rule = self.rules.iter().find(|r| r.matcher.is_match(rel))?;
-        let rest = rel.strip_prefix(&rule.literal).ok()?;
-        Some(rule.to.join(rest))
+        let mut candidate = None;
+        for rule in &self.rules {
+            // A rule can only match below its literal leading directories:
+            // most paths of a big package (lib/, include/, share/doc/) are
+            // turned away by that alone.
+            let Some(rest) = under(bytes, rule.literal.as_os_str().as_bytes()) else {
+                continue;
+            };
+            let matched = match &rule.shape {
+                Shape::Children => !rest.is_empty() && !rest.contains(&b'/'),
+                Shape::Descendants => !rest.is_empty(),
+                Shape::Glob(m) => {
+                    m.is_match_candidate(candidate.get_or_insert_with(|| Candidate::new(rel)))
+                }
+            };
+            if !matched {
+                continue;
+            }
+            if !self.exclude.is_empty()
+                && self
+                    .exclude
+                    .is_match_candidate(candidate.get_or_insert_with(|| Candidate::new(rel)))
+            {
+                return None;
+            }
+            return Some(rule.to.join(std::ffi::OsStr::from_bytes(rest)));
+        }
+        None
     }
 }
 
@@ -140,15 +199,27 @@ fn check_rule(rule: &LinkRule) -> Result<()> {
 /// The symlink text for a link at root-relative `link` pointing at package
 /// path `rel` of package `name`, through its pointer.
 pub fn link_target(link: &Path, name: &str, rel: &Path) -> PathBuf {
-    let depth = link.parent().map_or(0, |p| p.components().count());
-    let mut t = PathBuf::new();
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    // Link paths are plain relative paths (rule destinations and manifest
+    // paths are checked): each '/' is one directory to climb. Built as
+    // bytes in one allocation: a first activation makes thousands.
+    let depth = link
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .filter(|&&b| b == b'/')
+        .count();
+    let rel = rel.as_os_str().as_bytes();
+    let mut t = Vec::with_capacity(3 * depth + STORE_DIR.len() + name.len() + rel.len() + 2);
     for _ in 0..depth {
-        t.push("..");
+        t.extend_from_slice(b"../");
     }
-    t.push(STORE_DIR);
-    t.push(name);
-    t.push(rel);
-    t
+    t.extend_from_slice(STORE_DIR.as_bytes());
+    t.push(b'/');
+    t.extend_from_slice(name.as_bytes());
+    t.push(b'/');
+    t.extend_from_slice(rel);
+    PathBuf::from(std::ffi::OsString::from_vec(t))
 }
 
 /// The symlink text for a link pinned to build `id` (not through the
@@ -228,59 +299,92 @@ pub struct Inspector {
     builds: HashMap<String, bool>,
     /// Names in each (root-relative) directory, read with one listing: a
     /// name not there is absent without an lstat of its own.
-    listings: HashMap<PathBuf, HashSet<std::ffi::OsString>>,
+    listings: HashMap<PathBuf, Rc<Names>>,
+    /// The parent of the last link inspected and what it was: links come
+    /// sorted, so most share their parent with the one before.
+    last: Option<(PathBuf, Parent)>,
+}
+
+type Names = HashSet<std::ffi::OsString>;
+
+/// What a link's parent directory is.
+#[derive(Clone)]
+enum Parent {
+    /// A real directory, and the names in it.
+    Dir(Rc<Names>),
+    /// It, or a directory above it, does not exist: every link below is absent.
+    Absent,
+    /// Not usable; the state every link below it is in.
+    Foreign(String),
 }
 
 impl Inspector {
-    pub fn inspect(&mut self, root: &Path, link: &Path) -> Result<LinkState> {
+    /// Check `parent` (root-relative) and each directory above it.
+    fn parent(&mut self, root: &Path, parent: &Path) -> Result<Parent> {
+        if let Some((p, state)) = &self.last {
+            if p.as_os_str() == parent.as_os_str() {
+                return Ok(state.clone());
+            }
+        }
+        let state = self.check_parent(root, parent)?;
+        self.last = Some((parent.to_path_buf(), state.clone()));
+        Ok(state)
+    }
+
+    fn check_parent(&mut self, root: &Path, parent: &Path) -> Result<Parent> {
         // Parents must be real directories (or absent): gport never creates
         // links through a symlinked or foreign parent.
-        if let Some(parent) = link.parent() {
-            let mut rel = PathBuf::new();
-            for c in parent.components() {
-                rel.push(c);
-                if self.dirs.contains(&rel) {
-                    continue;
+        let mut rel = PathBuf::new();
+        for c in parent.components() {
+            rel.push(c);
+            if self.dirs.contains(&rel) {
+                continue;
+            }
+            let cur = root.join(&rel);
+            match fs::symlink_metadata(&cur) {
+                Ok(m) if m.is_dir() => {
+                    self.dirs.insert(rel.clone());
                 }
-                let cur = root.join(&rel);
-                match fs::symlink_metadata(&cur) {
-                    Ok(m) if m.is_dir() => {
-                        self.dirs.insert(rel.clone());
-                    }
-                    Ok(m) if m.file_type().is_symlink() => {
-                        return Ok(LinkState::Foreign(format!(
-                            "/{} (a symlink gport does not follow)",
-                            rel.display()
-                        )));
-                    }
-                    Ok(_) => {
-                        return Ok(LinkState::Foreign(format!(
-                            "/{} (not a directory)",
-                            rel.display()
-                        )));
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        return Ok(LinkState::Absent);
-                    }
-                    Err(e) => return Err(Error::io("inspect", &cur, e)),
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Ok(Parent::Foreign(format!(
+                        "/{} (a symlink gport does not follow)",
+                        rel.display()
+                    )));
                 }
+                Ok(_) => {
+                    return Ok(Parent::Foreign(format!(
+                        "/{} (not a directory)",
+                        rel.display()
+                    )));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Parent::Absent),
+                Err(e) => return Err(Error::io("inspect", &cur, e)),
             }
         }
+        if let Some(names) = self.listings.get(parent) {
+            return Ok(Parent::Dir(names.clone()));
+        }
+        let names: Rc<Names> = Rc::new(match fs::read_dir(root.join(parent)) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.file_name()))
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashSet::new(),
+            Err(e) => return Err(Error::io("read", &root.join(parent), e)),
+        });
+        self.listings.insert(parent.to_path_buf(), names.clone());
+        Ok(Parent::Dir(names))
+    }
+
+    pub fn inspect(&mut self, root: &Path, link: &Path) -> Result<LinkState> {
         let parent = link.parent().unwrap_or(Path::new(""));
-        if !self.listings.contains_key(parent) {
-            let names = match fs::read_dir(root.join(parent)) {
-                Ok(entries) => entries
-                    .filter_map(|e| e.ok().map(|e| e.file_name()))
-                    .collect(),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashSet::new(),
-                Err(e) => return Err(Error::io("read", &root.join(parent), e)),
-            };
-            self.listings.insert(parent.to_path_buf(), names);
-        }
-        if let Some(name) = link.file_name() {
-            if !self.listings[parent].contains(name) {
-                return Ok(LinkState::Absent);
+        match self.parent(root, parent)? {
+            Parent::Dir(names) => {
+                if link.file_name().is_some_and(|n| !names.contains(n)) {
+                    return Ok(LinkState::Absent);
+                }
             }
+            Parent::Absent => return Ok(LinkState::Absent),
+            Parent::Foreign(what) => return Ok(LinkState::Foreign(what)),
         }
         let full = root.join(link);
         let meta = match fs::symlink_metadata(&full) {
@@ -342,14 +446,86 @@ impl Inspector {
     }
 }
 
-/// The links a package version wants: link path -> package path.
-pub fn wanted_links<'a>(
-    set: &LinkSet,
-    paths: impl Iterator<Item = &'a Path>,
-) -> BTreeMap<PathBuf, PathBuf> {
-    paths
-        .filter_map(|p| set.link_path(p).map(|l| (l, p.to_path_buf())))
-        .collect()
+/// The links a build wants: link path (relative to the root) -> package
+/// path (relative to the prefix), sorted by link path as bytes, link paths
+/// unique. A sorted list rather than a tree map: built once from a
+/// manifest in one sort, and read in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links(Vec<(PathBuf, PathBuf)>);
+
+fn bytes(p: &Path) -> &[u8] {
+    use std::os::unix::ffi::OsStrExt;
+    p.as_os_str().as_bytes()
+}
+
+impl Links {
+    pub fn new() -> Links {
+        Links::default()
+    }
+
+    /// From pairs in any order; of two pairs with one link path, the later
+    /// wins.
+    pub fn from_pairs(mut pairs: Vec<(PathBuf, PathBuf)>) -> Links {
+        // Stable, so that equal link paths keep their order for the dedup.
+        pairs.sort_by(|a, b| bytes(&a.0).cmp(bytes(&b.0)));
+        pairs.dedup_by(|later, kept| {
+            let same = bytes(&later.0) == bytes(&kept.0);
+            if same {
+                std::mem::swap(&mut later.1, &mut kept.1);
+            }
+            same
+        });
+        Links(pairs)
+    }
+
+    /// The package path linked at `link`.
+    pub fn get(&self, link: &Path) -> Option<&PathBuf> {
+        self.0
+            .binary_search_by(|(l, _)| bytes(l).cmp(bytes(link)))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    pub fn contains_key(&self, link: &Path) -> bool {
+        self.get(link).is_some()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &PathBuf> {
+        self.0.iter().map(|(l, _)| l)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&PathBuf, &PathBuf)> {
+        self.0.iter().map(|(l, r)| (l, r))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Links {
+    type Item = (&'a PathBuf, &'a PathBuf);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (PathBuf, PathBuf)>,
+        fn(&'a (PathBuf, PathBuf)) -> (&'a PathBuf, &'a PathBuf),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(l, r)| (l, r))
+    }
+}
+
+/// The links a package version wants.
+pub fn wanted_links<'a>(set: &LinkSet, paths: impl Iterator<Item = &'a Path>) -> Links {
+    Links::from_pairs(
+        paths
+            .filter_map(|p| set.link_path(p).map(|l| (l, p.to_path_buf())))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -373,6 +549,76 @@ mod tests {
         );
         assert_eq!(lp("lib/liblua.a"), None);
         assert_eq!(lp(".gport/manifest"), None);
+    }
+
+    #[test]
+    fn rule_shapes_agree_with_the_glob_engine() {
+        let patterns = [
+            "bin/*",
+            "share/man/**",
+            "etc/**",
+            "lib/*.a",
+            "{bin,sbin}/*",
+            "x/y/*",
+        ];
+        let paths = [
+            "bin",
+            "bin/lua",
+            "bin/.hidden",
+            "bin/sub/x",
+            "binx/y",
+            "sbin/init",
+            "share/man",
+            "share/man/man1/lua.1",
+            "share/man/x",
+            "share/manx/y",
+            "etc",
+            "etc/a",
+            "etc/a/b/c",
+            "lib/liblua.a",
+            "lib/x/y.a",
+            "x/y/z",
+            "x/y",
+            "x/y/z/w",
+            ".gport/manifest",
+        ];
+        for pattern in patterns {
+            let set = LinkSet::new(&[LinkRule::new(pattern, "out")], &[], &[]).unwrap();
+            let engine = glob(pattern).unwrap().compile_matcher();
+            for p in paths {
+                let p = Path::new(p);
+                assert_eq!(
+                    set.link_path(p).is_some(),
+                    engine.is_match(p) && !p.starts_with(".gport"),
+                    "{pattern} on {}",
+                    p.display()
+                );
+            }
+        }
+        let set = LinkSet::new(&default_rules(), &[], &[]).unwrap();
+        assert!(matches!(set.rules[0].shape, Shape::Children));
+        assert!(matches!(set.rules[2].shape, Shape::Descendants));
+    }
+
+    #[test]
+    fn links_are_sorted_unique_and_later_wins() {
+        let p = |s: &str| PathBuf::from(s);
+        let links = Links::from_pairs(vec![
+            (p("usr/bin/b"), p("bin/b")),
+            (p("usr/bin/a"), p("bin/a")),
+            (p("usr/bin/b"), p("sbin/b")),
+            (p("usr/bin-x"), p("x")),
+        ]);
+        assert_eq!(
+            links
+                .keys()
+                .map(|k| k.to_str().unwrap())
+                .collect::<Vec<_>>(),
+            ["usr/bin-x", "usr/bin/a", "usr/bin/b"]
+        );
+        assert_eq!(links.get(Path::new("usr/bin/b")), Some(&p("sbin/b")));
+        assert!(!links.contains_key(Path::new("usr/bin/c")));
+        assert_eq!(links.len(), 3);
     }
 
     #[test]

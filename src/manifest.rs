@@ -83,17 +83,24 @@ impl Manifest {
             Some((_, HEADER)) => {}
             _ => return Err(bad(0, "not a gport manifest (bad header)")),
         }
-        let mut entries = Vec::new();
+        // Sized once: a big package's manifest has tens of thousands of lines.
+        let mut entries = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count());
         for (n, line) in lines {
             if line.starts_with('#') {
                 continue;
             }
-            let f: Vec<&str> = line.split('\t').collect();
-            if f.len() < 5 {
+            // Up to six tab-separated fields, split without a per-line Vec.
+            let mut f = [""; 6];
+            let mut n_fields = 0;
+            for (slot, field) in f.iter_mut().zip(line.splitn(6, '\t')) {
+                *slot = field;
+                n_fields += 1;
+            }
+            if n_fields < 5 {
                 return Err(bad(n, "too few fields"));
             }
             let mode = u32::from_str_radix(f[1], 8).map_err(|_| bad(n, "bad mode"))?;
-            let kind = match (f[0], f.len()) {
+            let kind = match (f[0], n_fields) {
                 ("f", 5) => Kind::File {
                     size: f[2].parse().map_err(|_| bad(n, "bad size"))?,
                     sha256: f[3].to_string(),

@@ -19,11 +19,12 @@
 //! exactly the old or the new build, and every existing link resolves;
 //! `check --repair` adds what phase 3 had not created yet.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::fs;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use crate::atomic::{create_dirs_nofollow, fsync_dir, parent, replace_symlink};
+use crate::atomic::{create_dirs_nofollow, fsync_dir, open_dir_nofollow, parent, replace_symlink};
 use crate::config::Settings;
 use crate::error::{Conflict, Error, IoContext, Result};
 use crate::fault;
@@ -33,8 +34,7 @@ use crate::manifest::Manifest;
 use crate::port::Port;
 use crate::store::{STORE_DIR, Store};
 
-/// Link path (relative to the root) -> package path (relative to the prefix).
-pub type Links = BTreeMap<PathBuf, PathBuf>;
+pub use crate::link::Links;
 
 /// The links a build wants, from its port's link adjustments and manifest.
 pub fn links_of(settings: &Settings, port: &Port, manifest: &Manifest) -> Result<Links> {
@@ -237,20 +237,7 @@ impl Plan {
             }
         }
 
-        let mut dirs = BTreeSet::new();
-        let mut made = HashSet::new();
-        for (l, target) in &self.create {
-            let dir = l.parent().unwrap_or(Path::new(""));
-            if made.insert(dir.to_path_buf()) {
-                create_dirs_nofollow(root, dir)?;
-                dirs.insert(root.join(dir));
-            }
-            let full = root.join(l);
-            // Absent when planned; symlink(2) never replaces, so a file that
-            // appeared since is an error, not overwritten.
-            std::os::unix::fs::symlink(target, &full).at("create link", &full)?;
-            fault::point("switch:linked");
-        }
+        let mut dirs = create_links(root, &self.create)?;
         for (l, target) in &self.set {
             replace_symlink(target, &root.join(l))?;
             dirs.insert(parent(&root.join(l)).to_path_buf());
@@ -283,6 +270,36 @@ impl std::fmt::Display for Plan {
             self.drop.len()
         )
     }
+}
+
+/// Create `links` (absent when planned) and return the directories that
+/// hold them, to be synced.
+fn create_links(root: &Path, links: &[(PathBuf, PathBuf)]) -> Result<BTreeSet<PathBuf>> {
+    let mut dirs = BTreeSet::new();
+    // Links come sorted, so those of one directory mostly follow each
+    // other: the directory is checked and opened once, and each link is
+    // made relative to it.
+    let mut open: Option<(&Path, OwnedFd)> = None;
+    for (l, target) in links {
+        let dir = l.parent().unwrap_or(Path::new(""));
+        let fd = match &open {
+            Some((d, fd)) if d.as_os_str() == dir.as_os_str() => fd,
+            _ => {
+                create_dirs_nofollow(root, dir)?;
+                let full = root.join(dir);
+                let fd = open_dir_nofollow(&full)?;
+                dirs.insert(full);
+                &open.insert((dir, fd)).1
+            }
+        };
+        let name = l.file_name().unwrap_or_default();
+        // Absent when planned; symlinkat(2) never replaces, so a file that
+        // appeared since is an error, not overwritten.
+        nix::unistd::symlinkat(target.as_path(), fd, name)
+            .map_err(|e| Error::io("create link", &root.join(l), e.into()))?;
+        fault::point("switch:linked");
+    }
+    Ok(dirs)
 }
 
 fn sync_all(dirs: &BTreeSet<PathBuf>) -> Result<()> {

@@ -259,7 +259,12 @@ fn hostile_server_cases() {
         );
     }
     // An INDEX listing a file named INDEX: the mirror's own name.
-    hostile_case(&server, &line("INDEX"), vec![], &["refused", "reserved name"]);
+    hostile_case(
+        &server,
+        &line("INDEX"),
+        vec![],
+        &["refused", "reserved name"],
+    );
     let long = "x".repeat(300);
     hostile_case(
         &server,

@@ -65,9 +65,7 @@ pub fn check_component(c: &str) -> std::result::Result<(), String> {
         "" => Err("empty path component ('//' or a trailing '/')".into()),
         "." | ".." => Err(format!("'{c}' component")),
         c if c.starts_with('.') => Err(format!("component '{c}' starts with '.' (reserved)")),
-        c if c.len() > MAX_COMPONENT => {
-            Err(format!("component longer than {MAX_COMPONENT} bytes"))
-        }
+        c if c.len() > MAX_COMPONENT => Err(format!("component longer than {MAX_COMPONENT} bytes")),
         _ => Ok(()),
     }
 }

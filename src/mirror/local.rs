@@ -11,9 +11,9 @@ use std::fs;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use nix::fcntl::{OFlag, open};
-use nix::sys::stat::{Mode, SFlag, fstatat};
+use nix::sys::stat::{SFlag, fstatat};
 
+use crate::atomic::open_dir_nofollow;
 use crate::error::{Error, IoContext, Result};
 use crate::mirror::index::{Cursor, INDEX, MAX_PATH, check_component};
 
@@ -189,20 +189,6 @@ impl<'a> Finder<'a> {
     }
 }
 
-/// CPUs this process may run on. (Not `available_parallelism`, which also
-/// reads cgroup files: for a few thousand stats, that costs more than it
-/// tells.)
-fn usable_cpus() -> usize {
-    use nix::sched::{CpuSet, sched_getaffinity};
-    use nix::unistd::Pid;
-    sched_getaffinity(Pid::from_raw(0)).map_or(1, |set| {
-        (0..CpuSet::count())
-            .filter(|&i| set.is_set(i).unwrap_or(false))
-            .count()
-            .max(1)
-    })
-}
-
 /// `rel/name`, or `name` at the top.
 fn join(rel: &str, name: &str) -> String {
     if rel.is_empty() {
@@ -232,7 +218,7 @@ fn stat_all(
     files: &[(usize, String)],
     threads: usize,
 ) -> Result<Vec<Option<Kind>>> {
-    let cores = usable_cpus();
+    let cores = crate::config::cpus();
     let threads = if files.len() < PARALLEL_FROM {
         1
     } else {
@@ -262,15 +248,9 @@ fn stat_chunk(dir: &Path, dirs: &[String], files: &[(usize, String)]) -> Result<
     let mut open_dir: Option<(usize, OwnedFd)> = None;
     for (d, name) in files {
         if open_dir.as_ref().is_none_or(|(i, _)| i != d) {
-            let path = dir.join(&dirs[*d]);
             // O_NOFOLLOW: a directory swapped for a symlink since the walk
             // is not entered.
-            let fd = open(
-                &path,
-                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(|e| Error::io("open", &path, e.into()))?;
+            let fd = open_dir_nofollow(&dir.join(&dirs[*d]))?;
             open_dir = Some((*d, fd));
         }
         let (_, fd) = open_dir.as_ref().expect("opened above");
@@ -332,6 +312,9 @@ mod tests {
         assert!(matches!(l.find("link"), Found::Unusable(w) if w.contains("symlink")));
         assert!(matches!(l.find("file/x"), Found::Unusable(w) if w.contains("not a directory")));
         assert!(matches!(l.find("a/b"), Found::Unusable(_)));
-        assert_eq!(Listing::walk(&d.join("absent"), 2).unwrap().files().count(), 0);
+        assert_eq!(
+            Listing::walk(&d.join("absent"), 2).unwrap().files().count(),
+            0
+        );
     }
 }

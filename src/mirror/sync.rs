@@ -129,7 +129,11 @@ impl Source {
     }
 
     /// Open `path` from byte `from`; true if the source honoured `from`.
-    fn open(&self, path: &str, from: u64) -> std::result::Result<http::Body<Box<dyn Read>>, String> {
+    fn open(
+        &self,
+        path: &str,
+        from: u64,
+    ) -> std::result::Result<http::Body<Box<dyn Read>>, String> {
         match self {
             Source::Http { base, agent } => {
                 let b = http::get(agent, &http::join_url(base, path), from)?;
@@ -280,7 +284,15 @@ pub fn sync(
     }
 
     if !tasks.is_empty() {
-        download_all(source, dir, tasks, opts.jobs, &mut report, &mut verified, progress)?;
+        download_all(
+            source,
+            dir,
+            tasks,
+            opts.jobs,
+            &mut report,
+            &mut verified,
+            progress,
+        )?;
     }
     if report.failed.is_empty() {
         clean_partials(dir);
@@ -308,8 +320,7 @@ fn update_index(
     if verified.is_empty() {
         if let Some(k) = known {
             let mut files = listing.files();
-            if k.iter().all(|l| files.next() == Some((l.path, l.size))) && files.next().is_none()
-            {
+            if k.iter().all(|l| files.next() == Some((l.path, l.size))) && files.next().is_none() {
                 return Ok(());
             }
         }
@@ -335,9 +346,9 @@ fn update_index(
     local.entries.sort_by(|a, b| a.path.cmp(&b.path));
     let same = known.is_some_and(|k| {
         k.len() == local.entries.len()
-            && k.iter().zip(&local.entries).all(|(l, e)| {
-                l.path == e.path && l.size == e.size && l.sha256 == e.sha256
-            })
+            && k.iter()
+                .zip(&local.entries)
+                .all(|(l, e)| l.path == e.path && l.size == e.size && l.sha256 == e.sha256)
     });
     if !same {
         local.write(dir)?;
