@@ -321,10 +321,10 @@ enum Parent {
 impl Inspector {
     /// Check `parent` (root-relative) and each directory above it.
     fn parent(&mut self, root: &Path, parent: &Path) -> Result<Parent> {
-        if let Some((p, state)) = &self.last {
-            if p.as_os_str() == parent.as_os_str() {
-                return Ok(state.clone());
-            }
+        if let Some((p, state)) = &self.last
+            && p.as_os_str() == parent.as_os_str()
+        {
+            return Ok(state.clone());
         }
         let state = self.check_parent(root, parent)?;
         self.last = Some((parent.to_path_buf(), state.clone()));

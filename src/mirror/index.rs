@@ -43,10 +43,10 @@ pub fn check_path(p: &str) -> std::result::Result<(), String> {
         return Err(format!("path longer than {MAX_PATH} bytes"));
     }
     // Most paths are printable ASCII, which a byte scan proves at once.
-    if !p.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-        if let Some(c) = p.chars().find(|c| c.is_control()) {
-            return Err(format!("control character {c:?} in path"));
-        }
+    if !p.bytes().all(|b| (b' '..=b'~').contains(&b))
+        && let Some(c) = p.chars().find(|c| c.is_control())
+    {
+        return Err(format!("control character {c:?} in path"));
     }
     if p.contains('\\') {
         return Err("backslash in path".into());

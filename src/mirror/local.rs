@@ -33,8 +33,10 @@ const PARALLEL_FROM: usize = 256;
 
 /// Every indexable name under a mirror directory, sorted by path. Names
 /// starting with `.` (gport's `.partial/`, the lock), the top-level `INDEX`,
-/// names that are not UTF-8 and names [`check_path`](crate::mirror::index::check_path) refuses are left out:
+/// names that are not UTF-8 and names [`check_path`] refuses are left out:
 /// no INDEX can list them.
+///
+/// [`check_path`]: crate::mirror::index::check_path
 #[derive(Debug, Default)]
 pub struct Listing {
     entries: Vec<(String, Kind)>,
@@ -54,8 +56,8 @@ impl Listing {
     /// Walk `dir` (absent: empty), stat'ing files on up to `threads` threads.
     pub fn walk(dir: &Path, threads: usize) -> Result<Listing> {
         let mut entries = Vec::new();
-        // Regular files (or names whose type the directory did not say),
-        // as (index into `dirs`, name): stat'ed below.
+        // Regular files, as (index into `dirs`, name): stat'ed below for
+        // their sizes.
         let mut files: Vec<(usize, String)> = Vec::new();
         let mut dirs: Vec<String> = vec![String::new()];
         let mut next = 0;
@@ -142,10 +144,11 @@ pub struct Finder<'a> {
 }
 
 impl<'a> Finder<'a> {
-    /// What `path` (already through
-    /// [`check_path`](crate::mirror::index::check_path)) meets here: every
+    /// What `path` (already through [`check_path`]) meets here: every
     /// parent must be a real directory, the path itself a regular file or
     /// nothing.
+    ///
+    /// [`check_path`]: crate::mirror::index::check_path
     pub fn find(&mut self, path: &str) -> Found {
         let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
         if parent != self.parent_ok {
@@ -201,9 +204,11 @@ fn join(rel: &str, name: &str) -> String {
     p
 }
 
-/// Could `rel/name` be listed in an INDEX? What [`check_path`](crate::mirror::index::check_path) asks, for a
+/// Could `rel/name` be listed in an INDEX? What [`check_path`] asks, for a
 /// name in a directory whose own path passed already. (Names starting with
 /// `.` are gport's own state, or hidden: never indexed.)
+///
+/// [`check_path`]: crate::mirror::index::check_path
 fn indexable(rel: &str, name: &str) -> bool {
     rel.len() + 1 + name.len() <= MAX_PATH
         && !name.contains(|c: char| c.is_control() || c == '\\')

@@ -317,12 +317,12 @@ fn update_index(
 ) -> Result<()> {
     // The common case, a sync that changed nothing: the local INDEX lists
     // exactly the files found, at their sizes. Checked in one pass.
-    if verified.is_empty() {
-        if let Some(k) = known {
-            let mut files = listing.files();
-            if k.iter().all(|l| files.next() == Some((l.path, l.size))) && files.next().is_none() {
-                return Ok(());
-            }
+    if verified.is_empty()
+        && let Some(k) = known
+    {
+        let mut files = listing.files();
+        if k.iter().all(|l| files.next() == Some((l.path, l.size))) && files.next().is_none() {
+            return Ok(());
         }
     }
     verified.sort_by(|a, b| a.path.cmp(&b.path));
