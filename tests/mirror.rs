@@ -150,6 +150,48 @@ fn sync_from_a_real_server_is_exact_append_only_and_idempotent() {
     )));
 }
 
+#[test]
+fn sync_from_a_directory_keeps_the_local_index_true() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (up, down) = (tmp.path().join("up"), tmp.path().join("down"));
+    make_mirror(&up, 12);
+    let (u, d) = (up.to_str().unwrap(), down.to_str().unwrap());
+    let out = gport(&["mirror", "sync", u, d]);
+    assert!(
+        out.status.success() && text(&out).contains("added 12, present 0, conflicts 0"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(contents(&up), contents(&down));
+
+    // By hand: a file dropped in, one removed. The next sync puts the
+    // removed one back, keeps the stranger, and its INDEX lists both.
+    fs::write(down.join("sub0/dropped.tgz"), b"by hand").unwrap();
+    let gone = "sub1/deeper1/file 1.tar.gz";
+    fs::remove_file(down.join(gone)).unwrap();
+    let out = gport(&["mirror", "sync", u, d]);
+    assert!(
+        out.status.success() && text(&out).contains("added 1, present 11, conflicts 0"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        fs::read(down.join(gone)).unwrap(),
+        fs::read(up.join(gone)).unwrap()
+    );
+    let index = fs::read_to_string(down.join("INDEX")).unwrap();
+    assert!(
+        index.contains(&format!("{} 7 sub0/dropped.tgz\n", sha256_hex(b"by hand"))),
+        "{index}"
+    );
+    assert_eq!(index.lines().filter(|l| !l.starts_with('#')).count(), 13);
+    // And an unchanged directory is left exactly as it is.
+    let before = snapshot(&down);
+    let out = gport(&["mirror", "sync", u, d]);
+    assert!(text(&out).contains("added 0, present 12"), "{}", text(&out));
+    assert_eq!(before, snapshot(&down));
+}
+
 /// One hostile case: serve `index` (and `files`), sync into a directory
 /// that already holds `keep.tgz`, and check the aftermath.
 fn hostile_case(
