@@ -182,12 +182,21 @@ pub fn sync(
     let _lock = Lock::acquire_file(&dir.join(".gport-mirror.lock"), progress)?;
     // One walk of DIR answers every remote entry and describes DIR at the
     // end. It needs nothing from the server, so it runs while the INDEX
-    // downloads.
-    let walker = std::thread::spawn({
-        let dir = dir.to_path_buf();
-        let jobs = opts.jobs;
-        move || Listing::walk(&dir, jobs)
-    });
+    // downloads (and is waited for whatever happens).
+    std::thread::scope(|s| {
+        let walker = s.spawn(|| Listing::walk(dir, opts.jobs));
+        sync_walking(source, dir, opts, progress, walker)
+    })
+}
+
+/// The sync, once the walk of DIR is under way in `walker`.
+fn sync_walking(
+    source: &Source,
+    dir: &Path,
+    opts: &Options,
+    progress: &(dyn Fn(&str) + Sync),
+    walker: std::thread::ScopedJoinHandle<'_, Result<Listing>>,
+) -> Result<Report> {
     let remote_text = source.index_text()?;
     let remote = parse_lines(&remote_text, &source.describe(INDEX))?;
     // The local INDEX, if readable: what this directory's files hash to, as
