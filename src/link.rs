@@ -108,12 +108,14 @@ impl LinkSet {
                         .contains(['*', '?', '[', '{', '\\'])
                 })
                 .collect();
-            let matcher = glob(&rule.pattern)?.compile_matcher();
+            // Parsed always (a bad pattern is an error either way), compiled
+            // only when the engine will be asked.
+            let parsed = glob(&rule.pattern)?;
             let lit = literal.to_string_lossy();
             let shape = match rule.pattern.strip_prefix(lit.as_ref()) {
                 Some("/*") if !lit.is_empty() => Shape::Children,
                 Some("/**") if !lit.is_empty() => Shape::Descendants,
-                _ => Shape::Glob(matcher),
+                _ => Shape::Glob(parsed.compile_matcher()),
             };
             compiled.push(CompiledRule {
                 shape,
