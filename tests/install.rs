@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::synth::{BUILD_HELLO, E, PortSpec, fails_cleanly, lived_in, write_port};
-use common::{sha256_hex, snapshot};
+use common::{PyServer, sha256_hex, snapshot};
 
 #[test]
 fn corrupted_distfile_is_set_aside_and_reported() {
@@ -496,7 +496,6 @@ fn shipped_config_goes_to_etc_examples_only() {
 
 #[test]
 fn fetches_from_mirrors_then_upstream() {
-    use std::process::{Command, Stdio};
     let ctx = lived_in();
     write_port(&ctx, &PortSpec::hello("mirrored"));
     // Move the tarball out of the store into a directory served over HTTP
@@ -508,31 +507,8 @@ fn fetches_from_mirrors_then_upstream() {
         served.join("mirrored-1.0.tar.gz"),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-        ])
-        .current_dir(&served)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let server = PyServer::start(&served);
+    let url = server.1.clone();
     // An empty local mirror first, then the HTTP one: the second supplies it.
     let empty = ctx.tmp.path().join("empty-mirror");
     fs::create_dir_all(&empty).unwrap();
@@ -544,7 +520,7 @@ fn fetches_from_mirrors_then_upstream() {
         "install",
         "mirrored",
     ]);
-    server.kill().unwrap();
+    drop(server);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(

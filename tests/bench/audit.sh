@@ -51,7 +51,8 @@
 
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# REPO, ignore_gport_env, say, die, want, install_wanted, build_gport.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WORK=${GPORT_BENCH_AUDIT_DIR:-/tmp/gport-bench-audit}
 SEED=${GPORT_DISTFILES:-/var/cache/gport/distfiles}
 NPORTS=${GPORT_BENCH_PORTS:-220}
@@ -62,30 +63,19 @@ FRESH=${GPORT_BENCH_FRESH:-0}
 JOBS=2
 GEN_VERSION=1   # bump when the generator changes: forces regeneration
 
-unset GPORT_ROOT GPORT_TREE GPORT_CONFIG GPORT_DISTFILES GPORT_WORKDIR \
-    GPORT_MIRRORS GPORT_JOBS
-
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'audit.sh: %s\n' "$*" >&2; exit 2; }
+ignore_gport_env
 
 # --- tools -------------------------------------------------------------------
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-command -v patch >/dev/null || need+=(patch)
-command -v diff >/dev/null || need+=(diffutils)
-command -v xargs >/dev/null || need+=(findutils)
-command -v xz >/dev/null || need+=(xz-utils)
-command -v bzip2 >/dev/null || need+=(bzip2)
-command -v gzip >/dev/null || need+=(gzip)
-command -v python3 >/dev/null || need+=(python3)
-command -v sha256sum >/dev/null || need+=(coreutils)
-if ((${#need[@]})); then
-    say "installing ${need[*]}"
-    SUDO=
-    [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+want hyperfine hyperfine
+want patch patch
+want diff diffutils
+want xargs findutils
+want xz xz-utils
+want bzip2 bzip2
+want gzip gzip
+want python3 python3
+want sha256sum coreutils
+install_wanted
 probe=$(tar --version 2>/dev/null || true)
 [[ $probe == *"GNU tar"* ]] || die "GNU tar is required"
 probe=$(patch --version 2>/dev/null || true)
@@ -93,12 +83,7 @@ probe=$(patch --version 2>/dev/null || true)
 ((NPORTS >= 200)) || say "note: GPORT_BENCH_PORTS=$NPORTS is below the 200 the benchmark asks for"
 
 # --- gport -------------------------------------------------------------------
-say "building gport (release)"
-(cd "$REPO" && cargo build --release --locked --quiet)
-TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-BIN=$TARGET_DIR/release/gport
-[ -x "$BIN" ] || die "no binary at $BIN"
+build_gport
 
 # --- layout ------------------------------------------------------------------
 GEN=$WORK/gen                 # generator's scratch (pristine trees), kept

@@ -43,7 +43,8 @@
 
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# REPO, ignore_gport_env, say, die, want, install_wanted, build_gport.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WORK=${GPORT_BENCH_DIR:-/tmp/gport-bench}
 SEED=${GPORT_DISTFILES:-/var/cache/gport/distfiles}
 RUNS=${GPORT_BENCH_RUNS:-5}
@@ -51,30 +52,18 @@ SHA_RUNS=${GPORT_BENCH_SHA_RUNS:-10}
 SRC_MB=${GPORT_BENCH_SRC_MB:-100}
 FRESH=${GPORT_BENCH_FRESH:-0}
 
-# gport reads these; the benchmark passes every setting as a flag instead.
-unset GPORT_ROOT GPORT_TREE GPORT_CONFIG GPORT_DISTFILES GPORT_WORKDIR \
-    GPORT_MIRRORS GPORT_JOBS
-
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'install.sh: %s\n' "$*" >&2; exit 2; }
+ignore_gport_env
 
 # --- tools -------------------------------------------------------------------
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-[ -x /usr/bin/time ] || need+=(time)
-command -v openssl >/dev/null || need+=(openssl)
-command -v xz >/dev/null || need+=(xz-utils)
-command -v bzip2 >/dev/null || need+=(bzip2)
-command -v gzip >/dev/null || need+=(gzip)
-command -v python3 >/dev/null || need+=(python3)
-command -v sha256sum >/dev/null || need+=(coreutils)
-if ((${#need[@]})); then
-    say "installing ${need[*]}"
-    SUDO=
-    [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+want hyperfine hyperfine
+want /usr/bin/time time
+want openssl openssl
+want xz xz-utils
+want bzip2 bzip2
+want gzip gzip
+want python3 python3
+want sha256sum coreutils
+install_wanted
 # (Captured first: with pipefail, `grep -q` closing a pipe early can fail it.)
 probe=$(tar --version 2>/dev/null || true)
 [[ $probe == *"GNU tar"* ]] || die "GNU tar is required"
@@ -82,12 +71,7 @@ probe=$(/usr/bin/time -v true 2>&1 || true)
 [[ $probe == *"Maximum resident"* ]] || die "/usr/bin/time is not GNU time"
 
 # --- gport -------------------------------------------------------------------
-say "building gport (release)"
-(cd "$REPO" && cargo build --release --locked --quiet)
-TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-BIN=$TARGET_DIR/release/gport
-[ -x "$BIN" ] || die "no binary at $BIN"
+build_gport
 
 # --- layout ------------------------------------------------------------------
 INPUTS=$WORK/inputs           # generated inputs, kept between runs
@@ -227,21 +211,12 @@ rmdir "$XDIR" 2>/dev/null || true
 MIRROR=$WORK/mirror
 rm -rf "$MIRROR" && mkdir -p "$MIRROR"
 for e in "${EXTS[@]}"; do ln -f "$INPUTS/$SRC_NAME.tar.$e" "$MIRROR/"; done
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$MIRROR" "$PORT" >"$RES/http.log" 2>&1 &
 SERVER_PID=$!
 cleanup() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
 trap cleanup EXIT
-python3 - "http://127.0.0.1:$PORT/" <<'EOF' || die "the local mirror did not start"
-import sys, time, urllib.request
-for _ in range(100):
-    try:
-        urllib.request.urlopen(sys.argv[1], timeout=1).read()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1)
-EOF
+wait_for_url "http://127.0.0.1:$PORT/" || die "the local mirror did not start"
 for e in "${EXTS[@]}"; do
     say "peak RSS: extract big-$e from an empty store via http://127.0.0.1:$PORT"
     rm -rf "$WORK/rss-store" "$WORK/rss-work"

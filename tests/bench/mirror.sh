@@ -53,7 +53,8 @@
 
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# REPO, ignore_gport_env, say, die, want, install_wanted, build_gport.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WORK=${GPORT_BENCH_DIR:-/tmp/bench-mirror}
 NFILES=${GPORT_BENCH_FILES:-2000}
 TOTAL_MB=${GPORT_BENCH_MB:-130}
@@ -64,35 +65,20 @@ NOOP_RUNS=${GPORT_BENCH_NOOP_RUNS:-10}
 SERVER=${GPORT_BENCH_SERVER:-nginx}
 FRESH=${GPORT_BENCH_FRESH:-0}
 
-# gport reads these; the benchmark passes every setting as a flag instead.
-unset GPORT_ROOT GPORT_TREE GPORT_CONFIG GPORT_DISTFILES GPORT_WORKDIR \
-    GPORT_MIRRORS GPORT_JOBS
-
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'mirror.sh: %s\n' "$*" >&2; exit 2; }
-
 case $SERVER in nginx | python) ;; *) die "GPORT_BENCH_SERVER must be nginx or python" ;; esac
 
+ignore_gport_env
+
 # --- tools -------------------------------------------------------------------
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-command -v wget >/dev/null || need+=(wget)
-command -v python3 >/dev/null || need+=(python3)
-command -v diff >/dev/null || need+=(diffutils)
-command -v sha256sum >/dev/null || need+=(coreutils)
-if [ "$SERVER" = nginx ] && ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-    need+=(nginx)
+want hyperfine hyperfine
+want wget wget
+want python3 python3
+want diff diffutils
+want sha256sum coreutils
+if [ "$SERVER" = nginx ] && ! command -v nginx >/dev/null; then
+    want /usr/sbin/nginx nginx
 fi
-if ((${#need[@]})); then
-    say "installing ${need[*]}"
-    SUDO=
-    [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq
-    # Debian starts services on installation unless policy-rc.d says no;
-    # the benchmark runs its own nginx, so the packaged service may stay
-    # stopped (or be running on port 80: it is not used).
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+install_wanted
 NGINX=
 if [ "$SERVER" = nginx ]; then
     NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -102,12 +88,7 @@ probe=$(wget --version 2>/dev/null | head -n1 || true)
 [[ $probe == *"GNU Wget"* ]] || die "GNU Wget is required"
 
 # --- gport -------------------------------------------------------------------
-say "building gport (release)"
-(cd "$REPO" && cargo build --release --locked --quiet)
-TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-BIN=$TARGET_DIR/release/gport
-[ -x "$BIN" ] || die "no binary at $BIN"
+build_gport
 
 # --- layout ------------------------------------------------------------------
 SRC=$WORK/mirror              # the generated mirror, kept between runs
@@ -183,7 +164,7 @@ src_dirs=$(find "$SRC" -mindepth 1 -type d | wc -l)
 cat $(find "$SRC" -type f) >/dev/null
 
 # --- the server --------------------------------------------------------------
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 if [ "$SERVER" = nginx ]; then
     mkdir -p "$SRV/tmp"
@@ -231,16 +212,7 @@ cleanup() {
     wait "$SERVER_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
-python3 - "$URL/INDEX" <<'EOF' || die "the server did not start"
-import sys, time, urllib.request
-for _ in range(100):
-    try:
-        urllib.request.urlopen(sys.argv[1], timeout=1).read()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1)
-EOF
+wait_for_url "$URL/INDEX" || die "the server did not start"
 
 # The files and their change times: a re-sync that rewrites a file changes it.
 snapshot() { (cd "$1" && find . -type f ! -name index.html ! -name .gport-mirror.lock \

@@ -9,8 +9,10 @@ cd "$(dirname "$0")/../.."
 runs=${GPORT_BENCH_RUNS:-2}
 work=${GPORT_BENCH_DIR:-/tmp/gport-bench-sandbox}
 store=${GPORT_DISTFILES:-/var/cache/gport/distfiles}
-cargo build --release --locked -q
-gport=$PWD/target/release/gport
+. tests/bench/lib.sh
+ignore_gport_env
+build_gport
+gport=$BIN
 rm -rf "$work"
 mkdir -p "$work/on/etc" "$work/off/etc"
 echo "sandbox = true" > "$work/on/etc/gport.conf"

@@ -50,7 +50,8 @@
 
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# REPO, ignore_gport_env, say, die, want, install_wanted, build_gport.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WORK=${GPORT_BENCH_DIR:-/tmp/gport-bench-switch}
 SIZES=${GPORT_BENCH_SIZES:-"1000 10000 100000"}
 RUNS=${GPORT_BENCH_RUNS:-10}
@@ -59,37 +60,20 @@ KEEP=${GPORT_BENCH_KEEP:-0}
 DIFF_N=10000      # measure 2
 FIRST_N=10000     # measure 3
 
-# gport reads these; the benchmark passes every setting as a flag instead.
-unset GPORT_ROOT GPORT_TREE GPORT_CONFIG GPORT_DISTFILES GPORT_WORKDIR \
-    GPORT_MIRRORS GPORT_JOBS
-
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'switch.sh: %s\n' "$*" >&2; exit 2; }
+ignore_gport_env
 
 # --- tools -------------------------------------------------------------------
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-command -v stow >/dev/null || need+=(stow)
-command -v strace >/dev/null || need+=(strace)
-command -v python3 >/dev/null || need+=(python3)
-command -v awk >/dev/null || need+=(gawk)
-if ((${#need[@]})); then
-    say "installing ${need[*]}"
-    SUDO=
-    [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+want hyperfine hyperfine
+want stow stow
+want strace strace
+want python3 python3
+want awk gawk
+install_wanted
 probe=$(stow --version 2>/dev/null || true)
 [[ $probe == *"GNU Stow"* ]] || die "GNU Stow is required"
 
 # --- gport -------------------------------------------------------------------
-say "building gport (release)"
-(cd "$REPO" && cargo build --release --locked --quiet)
-TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-BIN=$TARGET_DIR/release/gport
-[ -x "$BIN" ] || die "no binary at $BIN"
+build_gport
 
 # --- layout ------------------------------------------------------------------
 if [ -n "${GPORT_BENCH_ROOT_DIR:-}" ]; then
